@@ -1,0 +1,112 @@
+"""The one inference pipeline: segment the lesion, condition the classifier on the mask.
+
+Used by the web app, the batch CLI (`python -m app.predict`) and `python -m training
+evaluate`, so the numbers in the model card come from the code that serves patients.
+Models are LiteRT flatbuffers: they load in a fraction of a second, need no TensorFlow
+and run on XNNPACK (see models/README.md for the measurements behind that choice).
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from app.preprocessing import (
+    CLASS_NAMES,
+    MODEL_SIZE,
+    classifier_input,
+    mask_from_probability,
+    resize_for_model,
+    softmax,
+    to_gray_array,
+    unet_input,
+)
+
+DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+UNET_FILE = "unet.tflite"
+CLASSIFIER_FILE = "classifier.tflite"
+CARD_FILE = "model_card.json"
+
+
+@dataclass
+class Prediction:
+    """What the pipeline says about one scan; `mask` has the input image's height and width."""
+
+    label: str
+    probabilities: dict[str, float]
+    mask: np.ndarray
+    logits: np.ndarray
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class _Model:
+    """One LiteRT interpreter with a lock: an interpreter must not run on two threads at once."""
+
+    def __init__(self, path: Path, num_threads: int):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self._interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
+        self._interpreter.allocate_tensors()
+        self._input = self._interpreter.get_input_details()[0]["index"]
+        self._output = self._interpreter.get_output_details()[0]["index"]
+        self._lock = threading.Lock()
+
+    def __call__(self, batch_of_one: np.ndarray) -> np.ndarray:
+        with self._lock:
+            self._interpreter.set_tensor(self._input, batch_of_one.astype(np.float32))
+            self._interpreter.invoke()
+            return self._interpreter.get_tensor(self._output)[0].copy()
+
+
+class Pipeline:
+    """Both models, loaded once; `predict` runs one scan end to end."""
+
+    def __init__(self, models_dir: str | Path = DEFAULT_MODELS_DIR, num_threads: int = 2):
+        models_dir = Path(models_dir)
+        self.card = json.loads((models_dir / CARD_FILE).read_text())
+        self.temperature = float(self.card.get("calibration", {}).get("temperature", 1.0))
+        self._unet = _Model(models_dir / UNET_FILE, num_threads)
+        self._classifier = _Model(models_dir / CLASSIFIER_FILE, num_threads)
+
+    @property
+    def version(self) -> str:
+        return self.card["version"]
+
+    def info(self) -> dict:
+        """Model versions and runtime, for /healthz and the API's `model` field."""
+        return {"version": self.version, "runtime": "LiteRT", "temperature": self.temperature,
+                "classes": list(CLASS_NAMES), "trained": self.card.get("created")}
+
+    def predict(self, image: Image.Image) -> Prediction:
+        """Label, calibrated probabilities and lesion mask for a PIL image."""
+        return self.predict_gray(to_gray_array(image))
+
+    def predict_gray(self, gray: np.ndarray) -> Prediction:
+        """The same for a grayscale uint8 (H, W) array (what training loads)."""
+        timings = {}
+        start = time.perf_counter()
+        square = resize_for_model(gray)
+        probability = self._unet(unet_input(square)[None])[..., 0]
+        timings["segment"] = (time.perf_counter() - start) * 1000
+        mask = mask_from_probability(probability, *gray.shape)
+        square_mask = mask_from_probability(probability, MODEL_SIZE, MODEL_SIZE)
+        start = time.perf_counter()
+        logits = self._classifier(classifier_input(square, square_mask)[None])
+        timings["classify"] = (time.perf_counter() - start) * 1000
+        probs = softmax(logits, self.temperature)
+        return Prediction(
+            label=CLASS_NAMES[int(np.argmax(probs))],
+            probabilities={name: float(p) for name, p in zip(CLASS_NAMES, probs)},
+            mask=mask,
+            logits=logits,
+            timings_ms=timings,
+        )
+
+    @classmethod
+    def load(cls, models_dir: str | Path = DEFAULT_MODELS_DIR, num_threads: int = 2) -> "Pipeline":
+        return cls(models_dir, num_threads)

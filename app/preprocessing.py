@@ -1,0 +1,101 @@
+"""Image preprocessing shared by training and serving.
+
+Both `training.data` and `app.pipeline` call these functions, so the models see in
+production exactly the pixels they saw in training.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageOps
+
+CLASS_NAMES = ("benign", "malignant", "normal")
+MODEL_SIZE = 256  # square side, in pixels, of what both networks see
+
+_HIGH_DEPTH_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+
+
+def normalize_image(image: Image.Image) -> Image.Image:
+    """Return an upright 8-bit "L" or "RGB" image, whatever the file's mode.
+
+    EXIF orientation is applied; 16-bit and float images are stretched to 8 bits by
+    their own range (scanners export those); alpha is flattened onto black, the
+    background of an ultrasound frame; palette, CMYK and 1-bit become RGB or L.
+    """
+    image = ImageOps.exif_transpose(image)
+    if image.mode in _HIGH_DEPTH_MODES:
+        values = np.asarray(image, dtype=np.float64)
+        low, high = float(values.min()), float(values.max())
+        scale = 255.0 / (high - low) if high > low else 0.0
+        return Image.fromarray(((values - low) * scale).round().astype(np.uint8), "L")
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("RGBA", "LA", "La", "RGBa"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
+        image = Image.alpha_composite(background, rgba).convert("RGB")
+    if image.mode not in ("L", "RGB"):
+        image = image.convert("RGB")
+    return image
+
+
+def to_gray_array(image: Image.Image) -> np.ndarray:
+    """The grayscale uint8 (H, W) array both models start from."""
+    return np.asarray(normalize_image(image).convert("L"), dtype=np.uint8)
+
+
+def resize_for_model(gray: np.ndarray, size: int = MODEL_SIZE) -> np.ndarray:
+    """Resize an (H, W) uint8 image to (size, size) with area averaging (no aliasing)."""
+    import cv2
+
+    interpolation = cv2.INTER_AREA if min(gray.shape) >= size else cv2.INTER_LINEAR
+    return cv2.resize(gray, (size, size), interpolation=interpolation)
+
+
+UNET_SIZE = 128  # the UNet works on a downscaled square; its mask is upsampled back
+CLASSIFIER_SIZE = 192  # EfficientNetB3 input side
+MASK_THRESHOLD = 0.5
+MIN_LESION_FRACTION = 0.0025  # mask blobs smaller than this share of the frame are noise
+
+
+def unet_input(square: np.ndarray) -> np.ndarray:
+    """(UNET_SIZE, UNET_SIZE, 1) float32 in [0, 1] from a MODEL_SIZE uint8 square."""
+    import cv2
+
+    small = cv2.resize(square, (UNET_SIZE, UNET_SIZE), interpolation=cv2.INTER_AREA)
+    return (small.astype(np.float32) / 255.0)[..., None]
+
+
+def mask_from_probability(probability: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Binary (height, width) mask from the UNet's probability map, small specks removed."""
+    import cv2
+
+    resized = cv2.resize(probability.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+    mask = (resized > MASK_THRESHOLD).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    min_area = MIN_LESION_FRACTION * height * width
+    keep = np.zeros(count, dtype=bool)
+    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_area
+    return keep[labels]
+
+
+def classifier_input(square: np.ndarray, square_mask: np.ndarray) -> np.ndarray:
+    """The classifier's (CLASSIFIER_SIZE, CLASSIFIER_SIZE, 3) float32 input in [0, 255].
+
+    Channels: the scan, the scan inside the (slightly widened) lesion mask, and the mask
+    itself, so the network sees both the lesion's texture and its shape and margin.
+    """
+    import cv2
+
+    size = (CLASSIFIER_SIZE, CLASSIFIER_SIZE)
+    image = cv2.resize(square, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    mask = cv2.resize(square_mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
+    widened = cv2.dilate(mask, np.ones((9, 9), np.uint8))
+    return np.stack([image, image * widened, mask.astype(np.float32) * 255.0], axis=-1)
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Temperature-scaled softmax over the last axis (temperature fitted on validation)."""
+    scaled = np.asarray(logits, dtype=np.float64) / temperature
+    scaled -= scaled.max(axis=-1, keepdims=True)
+    exp = np.exp(scaled)
+    return exp / exp.sum(axis=-1, keepdims=True)

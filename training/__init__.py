@@ -1,0 +1,1 @@
+"""Reproduce the bundled models from BUSI: `python -m training --help`."""

@@ -1,0 +1,77 @@
+"""Export trained Keras models to LiteRT (float16 weights, batch of 1) and write the model card."""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from app.pipeline import CARD_FILE, CLASSIFIER_FILE, UNET_FILE
+from app.preprocessing import CLASS_NAMES, CLASSIFIER_SIZE, MODEL_SIZE, UNET_SIZE
+
+
+def to_litert(model: keras.Model, path: Path, float16: bool = True) -> None:
+    """Convert with a fixed batch size of 1 (what serving runs; XNNPACK plans for it)."""
+    shape = (1, *model.input_shape[1:])
+    kwargs = {"optimizations": [tf.lite.Optimize.DEFAULT], "target_spec": {"supported_types": [tf.float16]}} if float16 else {}
+    model.export(str(path), format="litert", input_signature=[tf.TensorSpec(shape, tf.float32)], verbose=False, **kwargs)
+
+
+def file_facts(path: Path) -> dict:
+    return {"sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "bytes": path.stat().st_size}
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Temperature minimising validation negative log-likelihood (Guo et al., 2017)."""
+    from scipy.optimize import minimize_scalar
+
+    from app.preprocessing import softmax
+
+    def nll(log_t):
+        probs = softmax(logits, float(np.exp(log_t)))
+        return -np.mean(np.log(probs[np.arange(len(labels)), labels] + 1e-12))
+
+    return float(np.exp(minimize_scalar(nll, bounds=(-3, 3), method="bounded").x))
+
+
+def export_models(run_dir: Path, models_dir: Path, args) -> dict:
+    """Write unet.tflite, classifier.tflite and model_card.json (calibrated on validation)."""
+    from app.pipeline import Pipeline
+    from training import data
+
+    models_dir.mkdir(parents=True, exist_ok=True)
+    custom = {"dice_bce_loss": None}
+    for name, filename in (("unet", UNET_FILE), ("classifier", CLASSIFIER_FILE)):
+        model = keras.models.load_model(run_dir / f"{name}_best.keras", compile=False, custom_objects=custom)
+        to_litert(model, models_dir / filename)
+    manifest = json.loads(Path(args.manifest).read_text())
+    wall = json.loads((run_dir / "wall_time.json").read_text()) if (run_dir / "wall_time.json").exists() else {}
+    card = {
+        "version": datetime.date.today().isoformat(),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "classes": list(CLASS_NAMES),
+        "input": {"square": MODEL_SIZE, "unet": UNET_SIZE, "classifier": CLASSIFIER_SIZE,
+                  "classifier_channels": ["image", "image inside widened mask", "mask"]},
+        "data": {"dataset": "BUSI (Al-Dhabyani et al., 2020), development copy", "counts": manifest["counts"],
+                 "manifest_sha256": data.manifest_hash(manifest), "seed": manifest["seed"]},
+        "weights": "imagenet" if args.weights else "none (trained from scratch)",
+        "training_wall_time_minutes": {k: round(v / 60, 1) for k, v in wall.items()},
+        "calibration": {"temperature": 1.0},
+    }
+    (models_dir / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
+
+    samples, images, _ = data.load_split(args.data, manifest, "val")
+    pipeline = Pipeline(models_dir)
+    logits = np.stack([pipeline.predict_gray(img).logits for img in images])
+    labels = np.array([CLASS_NAMES.index(s.label) for s in samples])
+    card["calibration"] = {"method": "temperature scaling on the validation split",
+                           "temperature": round(fit_temperature(logits, labels), 4)}
+    card["version"] = f"{card['version']}-{file_facts(models_dir / CLASSIFIER_FILE)['sha256'][:8]}"
+    card["files"] = {f: file_facts(models_dir / f) for f in (UNET_FILE, CLASSIFIER_FILE)}
+    (models_dir / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
+    print(json.dumps(card["calibration"]), flush=True)
+    return card
