@@ -64,14 +64,16 @@ class _Model:
 
 
 class Pipeline:
-    """Both models, loaded once; `predict` runs one scan end to end."""
+    """Both models, loaded once; `predict` runs one scan end to end.
 
-    def __init__(self, models_dir: str | Path = DEFAULT_MODELS_DIR, num_threads: int = 2):
-        models_dir = Path(models_dir)
-        self.card = json.loads((models_dir / CARD_FILE).read_text())
-        self.temperature = float(self.card.get("calibration", {}).get("temperature", 1.0))
-        self._unet = _Model(models_dir / UNET_FILE, num_threads)
-        self._classifier = _Model(models_dir / CLASSIFIER_FILE, num_threads)
+    The models are callables from a batch of one to that batch's single output, so the
+    same code runs the served LiteRT files and, at export time, the Keras originals.
+    """
+
+    def __init__(self, segmenter, classifier, card: dict):
+        self.card = card
+        self.temperature = float(card.get("calibration", {}).get("temperature", 1.0))
+        self._unet, self._classifier = segmenter, classifier
 
     @property
     def version(self) -> str:
@@ -109,4 +111,7 @@ class Pipeline:
 
     @classmethod
     def load(cls, models_dir: str | Path = DEFAULT_MODELS_DIR, num_threads: int = 2) -> "Pipeline":
-        return cls(models_dir, num_threads)
+        """The bundled LiteRT models and their card from `models_dir`."""
+        models_dir = Path(models_dir)
+        card = json.loads((models_dir / CARD_FILE).read_text())
+        return cls(_Model(models_dir / UNET_FILE, num_threads), _Model(models_dir / CLASSIFIER_FILE, num_threads), card)

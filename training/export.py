@@ -38,16 +38,33 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(np.exp(minimize_scalar(nll, bounds=(-3, 3), method="bounded").x))
 
 
+def keras_runner(model: keras.Model):
+    """A Keras model as the pipeline's batch-of-one callable (inference mode)."""
+    return lambda batch: model(batch, training=False).numpy()[0]
+
+
+def agreement(reference, served, images) -> dict:
+    """How closely the served LiteRT pipeline follows the Keras one on real images."""
+    pairs = [(reference.predict_gray(img), served.predict_gray(img)) for img in images]
+    return {
+        "images": len(pairs),
+        "label_agreement": float(np.mean([a.label == b.label for a, b in pairs])),
+        "max_probability_difference": float(max(
+            abs(a.probabilities[k] - b.probabilities[k]) for a, b in pairs for k in CLASS_NAMES)),
+        "mean_mask_pixel_disagreement": float(np.mean([(a.mask != b.mask).mean() for a, b in pairs])),
+    }
+
+
 def export_models(run_dir: Path, models_dir: Path, args) -> dict:
     """Write unet.tflite, classifier.tflite and model_card.json (calibrated on validation)."""
     from app.pipeline import Pipeline
     from training import data
 
     models_dir.mkdir(parents=True, exist_ok=True)
-    custom = {"dice_bce_loss": None}
+    models = {}
     for name, filename in (("unet", UNET_FILE), ("classifier", CLASSIFIER_FILE)):
-        model = keras.models.load_model(run_dir / f"{name}_best.keras", compile=False, custom_objects=custom)
-        to_litert(model, models_dir / filename)
+        models[name] = keras.models.load_model(run_dir / f"{name}_best.keras", compile=False)
+        to_litert(models[name], models_dir / filename)
     manifest = json.loads(Path(args.manifest).read_text())
     wall = json.loads((run_dir / "wall_time.json").read_text()) if (run_dir / "wall_time.json").exists() else {}
     card = {
@@ -65,11 +82,14 @@ def export_models(run_dir: Path, models_dir: Path, args) -> dict:
     (models_dir / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
 
     samples, images, _ = data.load_split(args.data, manifest, "val")
-    pipeline = Pipeline(models_dir)
-    logits = np.stack([pipeline.predict_gray(img).logits for img in images])
+    pipeline = Pipeline.load(models_dir)
+    served = [pipeline.predict_gray(img) for img in images]
     labels = np.array([CLASS_NAMES.index(s.label) for s in samples])
     card["calibration"] = {"method": "temperature scaling on the validation split",
-                           "temperature": round(fit_temperature(logits, labels), 4)}
+                           "temperature": round(fit_temperature(np.stack([p.logits for p in served]), labels), 4)}
+    reference = Pipeline(keras_runner(models["unet"]), keras_runner(models["classifier"]), card)
+    pipeline.temperature = reference.temperature
+    card["litert_vs_keras"] = agreement(reference, pipeline, images)
     card["version"] = f"{card['version']}-{file_facts(models_dir / CLASSIFIER_FILE)['sha256'][:8]}"
     card["files"] = {f: file_facts(models_dir / f) for f in (UNET_FILE, CLASSIFIER_FILE)}
     (models_dir / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
