@@ -1,0 +1,136 @@
+"""Nearest cancer centres to a point, and the one call the routes use.
+
+The centre list (126 rows, data/centres/cancer_centres.csv; see SOURCES.md there)
+is read once per process. Ranking uses the WGS-84 geodesic, the accurate
+distance; computing it for every centre costs ~10 ms, so the cheap spherical
+great-circle distance picks the few that can be nearest first (exactly: see
+`_shortlist`), bringing a lookup well under 1 ms.
+
+Privacy: nothing here logs the typed location or any coordinate.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from geopy.distance import geodesic, great_circle
+
+from app.geocode import GeocodeResult, Geocoder, LocationError, parse_coordinates
+
+DATA_FILE = Path(__file__).parent / "data" / "centres" / "cancer_centres.csv"
+MIN_LIMIT, MAX_LIMIT = 1, 10
+# Great-circle and geodesic distances differ by < 0.6 %; 1 % is a safe bound.
+SPHERE_ERROR = 0.01
+ATTRIBUTION_CENTRES = ("Cancer centre data: Statistics Canada ODHF (contains information licensed "
+                       "under the Open Government Licence – Canada), HIFLD (US public domain), "
+                       "NCI-designated cancer centres list")
+
+
+@dataclass(frozen=True)
+class Centre:
+    name: str
+    address: str
+    city: str
+    region: str
+    postal_code: str
+    country: str
+    latitude: float
+    longitude: float
+    phone: str
+    website: str
+
+    def to_dict(self, distance_km: float) -> dict[str, Any]:
+        lat, lon = self.latitude, self.longitude
+        return {
+            "name": self.name, "address": self.address, "city": self.city,
+            "region": self.region, "postal_code": self.postal_code, "country": self.country,
+            "latitude": lat, "longitude": lon, "phone": self.phone, "website": self.website,
+            "distance_km": round(distance_km, 1),
+            "map_url": f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=15/{lat}/{lon}",
+        }
+
+
+@lru_cache(maxsize=1)
+def load_centres() -> tuple[Centre, ...]:
+    """Read the centre list once per process (the `source` column is provenance
+    for people, not for the app, and is not kept)."""
+    with open(DATA_FILE, encoding="utf-8", newline="") as f:
+        return tuple(
+            Centre(row["name"], row["address"], row["city"], row["region"], row["postal_code"],
+                   row["country"], float(row["latitude"]), float(row["longitude"]),
+                   row["phone"], row["website"])
+            for row in csv.DictReader(f))
+
+
+def _shortlist(point: tuple[float, float], limit: int) -> list[Centre]:
+    """Every centre that can be among the `limit` nearest by geodesic distance.
+
+    If c_k is the k-th smallest great-circle distance, the k nearest by geodesic
+    all have a great-circle distance <= c_k * (1 + e) / (1 - e), e = SPHERE_ERROR.
+    """
+    by_sphere = sorted((great_circle(point, (c.latitude, c.longitude)).km, c) for c in load_centres())
+    cutoff = by_sphere[min(limit, len(by_sphere)) - 1][0] * (1 + SPHERE_ERROR) / (1 - SPHERE_ERROR)
+    return [centre for distance, centre in by_sphere if distance <= cutoff]
+
+
+def nearest(latitude: Any, longitude: Any, limit: int = 3) -> list[dict[str, Any]]:
+    """The `limit` nearest centres to a point, nearest first, with distance_km
+    (geodesic, 0.1 km) and an OpenStreetMap link. Raises LocationError on a bad point."""
+    point = parse_coordinates(latitude, longitude)
+    limit = parse_limit(limit)
+    ranked = sorted((geodesic(point, (c.latitude, c.longitude)).km, c) for c in _shortlist(point, limit))
+    return [centre.to_dict(distance) for distance, centre in ranked[:limit]]
+
+
+def parse_limit(limit: Any) -> int:
+    """How many centres to show: a whole number from 1 to 10 (int or form string)."""
+    message = f"The number of centres must be a whole number from {MIN_LIMIT} to {MAX_LIMIT}."
+    if isinstance(limit, bool) or isinstance(limit, float):
+        raise LocationError(message)
+    try:
+        value = int(limit.strip() if isinstance(limit, str) else limit)
+    except (TypeError, ValueError):
+        raise LocationError(message) from None
+    if not MIN_LIMIT <= value <= MAX_LIMIT:
+        raise LocationError(message)
+    return value
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _locate(location: str | None, latitude: Any, longitude: Any, geocoder: Geocoder) -> GeocodeResult:
+    """Browser coordinates when both are given (no lookup at all), else the text."""
+    if not _blank(latitude) and not _blank(longitude):
+        lat, lon = parse_coordinates(latitude, longitude)
+        return GeocodeResult(location or "", "Your location (from your browser)", lat, lon, "browser")
+    if not _blank(latitude) or not _blank(longitude):
+        raise LocationError("Both latitude and longitude are needed to use your position.")
+    if _blank(location):
+        raise LocationError("Enter a city, a postal code or a ZIP code, or share your location.")
+    return geocoder.geocode(location)
+
+
+_OFFLINE_GEOCODER = Geocoder()
+
+
+def locate_and_find(location: str | None = None, latitude: Any = None, longitude: Any = None,
+                    limit: Any = 3, geocoder: Geocoder | None = None) -> dict[str, Any]:
+    """Resolve what the user gave and list the nearest centres.
+
+    Returns {"location": {query, resolved, latitude, longitude, source,
+    alternatives, approximate}, "centres": [...nearest() dicts], "attribution":
+    [credits to show]}. Raises LocationError (LocationNotFound for unknown places)
+    with a message meant for the user. Without `geocoder`, lookups are offline only.
+    """
+    limit = parse_limit(limit)
+    found = _locate(location, latitude, longitude, geocoder or _OFFLINE_GEOCODER)
+    return {
+        "location": found.to_dict(),
+        "centres": nearest(found.latitude, found.longitude, limit),
+        "attribution": [*found.attribution, ATTRIBUTION_CENTRES],
+    }

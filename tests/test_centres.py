@@ -1,0 +1,230 @@
+"""Centre data, nearest-centre ranking and locate_and_find(). No network: the
+autouse fixture makes every socket connection fail."""
+import math
+import re
+import socket
+import time
+
+import pytest
+from geopy.distance import geodesic
+from geopy.location import Location
+
+from app import geocode
+from app.centres import load_centres, locate_and_find, nearest
+from app.geocode import Geocoder, LocationError, LocationNotFound, NOT_FOUND_MESSAGE
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("tests must not use the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+
+def haversine_km(lat1, lon1, lat2, lon2):
+    """Independent of geopy: a plain spherical distance."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (math.sin((p2 - p1) / 2) ** 2
+         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    return 2 * 6371.0088 * math.asin(math.sqrt(a))
+
+
+# --- the data file ------------------------------------------------------------------
+
+def test_centre_list_has_the_documented_rows_and_no_duplicates():
+    rows = load_centres()
+    assert len(rows) == 126
+    assert sum(c.country == "CA" for c in rows) == 58
+    assert sum(c.country == "US" for c in rows) == 68
+    assert len({c.name for c in rows}) == 126
+    assert len({(c.latitude, c.longitude) for c in rows}) == 126
+
+
+BOUNDS = {"CA": (41.6, 83.2, -141.1, -52.5), "US": (18.9, 71.5, -179.2, -66.9)}
+
+
+def test_centre_fields_are_well_formed():
+    for c in load_centres():
+        south, north, west, east = BOUNDS[c.country]
+        assert south <= c.latitude <= north and west <= c.longitude <= east, c.name
+        pattern = r"[A-Z]\d[A-Z] \d[A-Z]\d" if c.country == "CA" else r"\d{5}"
+        assert re.fullmatch(pattern, c.postal_code), c.name
+        assert c.phone == "" or re.fullmatch(r"\(\d{3}\) \d{3}-\d{4}", c.phone), c.name
+        assert c.website == "" or re.fullmatch(r"https?://[^\s?]+", c.website), c.name
+        assert c.name == c.name.strip() and "  " not in c.name
+
+
+def test_documented_data_fixes_are_in_place():
+    by_city = {c.city: c for c in load_centres()}
+    assert by_city["St. John's"].address == "300 Prince Philip Drive"
+    assert by_city["Longueuil (Greenfield Park)"].name.startswith("Hôpital Charles-Le Moyne")
+
+
+# --- nearest ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("query, expected, max_km", [
+    ("Hamilton", "Juravinski Cancer Centre", 3),
+    ("Hamilton, ON", "Juravinski Cancer Centre", 3),
+    ("L8V 1C3", "Juravinski Cancer Centre", 3),
+    ("90210", "Jonsson Comprehensive Cancer Center (UCLA)", 6),
+    ("Iqaluit", "Qikiqtani General Hospital", 2),
+    ("X0A 0H0", "Qikiqtani General Hospital", 2),
+    ("Sault Ste. Marie", "Sault Area Hospital", 6),
+    ("Sault Sainte Marie", "Sault Area Hospital", 6),
+    ("Trois-Rivières", "Centre hospitalier affilié universitaire régional de Trois-Rivières", 3),
+    ("Trois-Rivieres", "Centre hospitalier affilié universitaire régional de Trois-Rivières", 3),
+])
+def test_nearest_centre_for_typed_locations(query, expected, max_km):
+    first = locate_and_find(query)["centres"][0]
+    assert expected in first["name"]
+    assert first["distance_km"] <= max_km
+
+
+def test_springfield_illinois_is_about_140_km_from_siteman():
+    first = locate_and_find("Springfield, IL")["centres"][0]
+    assert first["name"] == "Alvin J. Siteman Cancer Center"
+    assert 135 <= first["distance_km"] <= 145
+
+
+@pytest.mark.parametrize("query, minimum_km", [
+    ("Anchorage, AK", 700), ("Cheyenne, WY", 100), ("Billings, MT", 400),
+])
+def test_states_without_a_centre_get_honest_long_distances(query, minimum_km):
+    result = locate_and_find(query, limit=3)
+    lat, lon = result["location"]["latitude"], result["location"]["longitude"]
+    by_haversine = sorted(load_centres(), key=lambda c: haversine_km(lat, lon, c.latitude, c.longitude))
+    assert result["centres"][0]["name"] == by_haversine[0].name
+    for centre in result["centres"]:
+        independent = haversine_km(lat, lon, centre["latitude"], centre["longitude"])
+        assert centre["distance_km"] >= minimum_km
+        assert centre["distance_km"] == pytest.approx(independent, rel=0.006)
+
+
+def test_anchorage_nearest_is_whitehorse_about_800_km_away():
+    first = locate_and_find("Anchorage, AK")["centres"][0]
+    assert first["name"].startswith("Whitehorse General Hospital")
+    assert 780 <= first["distance_km"] <= 830
+
+
+def test_shortlist_gives_exactly_the_full_geodesic_ranking():
+    """The great-circle prefilter must never change the answer: compare with a
+    brute-force geodesic ranking on a grid over North America and Hawaii."""
+    points = [(lat, lon) for lat in range(20, 80, 6) for lon in range(-165, -50, 9)]
+    for lat, lon in points:
+        full = sorted(load_centres(), key=lambda c: geodesic((lat, lon), (c.latitude, c.longitude)).km)
+        assert [c["name"] for c in nearest(lat, lon, limit=10)] == [c.name for c in full[:10]], (lat, lon)
+
+
+def test_result_dicts_have_the_documented_shape_and_order():
+    found = nearest(43.25, -79.85, limit=5)
+    assert len(found) == 5
+    assert [c["distance_km"] for c in found] == sorted(c["distance_km"] for c in found)
+    first = found[0]
+    assert list(first) == ["name", "address", "city", "region", "postal_code", "country", "latitude",
+                           "longitude", "phone", "website", "distance_km", "map_url"]
+    assert first["distance_km"] == round(first["distance_km"], 1)
+    lat, lon = first["latitude"], first["longitude"]
+    assert first["map_url"] == f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=15/{lat}/{lon}"
+
+
+@pytest.mark.parametrize("lat, lon", [
+    (90.1, 0), (0, -180.5), ("north", 0), (0, None), (float("nan"), 0), (0, float("-inf")), (False, 0),
+])
+def test_nearest_rejects_bad_coordinates(lat, lon):
+    with pytest.raises(LocationError, match="must be a number between"):
+        nearest(lat, lon)
+
+
+def test_nearest_is_fast_enough_per_request():
+    nearest(0, 0)  # load once
+    start = time.perf_counter()
+    for _ in range(100):
+        nearest(43.25, -79.85, limit=10)
+    assert (time.perf_counter() - start) / 100 < 0.02  # measured ~1.5 ms
+
+
+# --- locate_and_find --------------------------------------------------------------
+
+class ExplodingGeocoder:
+    def geocode(self, query):
+        raise AssertionError("browser coordinates must not be geocoded")
+
+
+def test_browser_coordinates_from_a_form_skip_geocoding():
+    result = locate_and_find("ignored text", " 43.2399 ", "-79.8464", limit="2",
+                             geocoder=ExplodingGeocoder())
+    assert result["location"]["source"] == "browser"
+    assert (result["location"]["latitude"], result["location"]["longitude"]) == (43.2399, -79.8464)
+    assert result["location"]["approximate"] is False
+    assert len(result["centres"]) == 2
+    assert "Juravinski" in result["centres"][0]["name"]
+    assert result["centres"][0]["distance_km"] < 0.5
+
+
+@pytest.mark.parametrize("lat, lon, message", [
+    ("95", "0", "Latitude must be a number between -90 and 90."),
+    ("abc", "0", "Latitude must be a number between -90 and 90."),
+    ("0", "nan", "Longitude must be a number between -180 and 180."),
+    ("0", "200", "Longitude must be a number between -180 and 180."),
+])
+def test_bad_browser_coordinates_have_clear_messages(lat, lon, message):
+    with pytest.raises(LocationError) as info:
+        locate_and_find(None, lat, lon)
+    assert str(info.value) == message
+
+
+def test_only_one_coordinate_is_an_error():
+    with pytest.raises(LocationError, match="Both latitude and longitude"):
+        locate_and_find("Hamilton", "43.2", "")
+
+
+@pytest.mark.parametrize("location", [None, "", "   "])
+def test_nothing_given_is_an_error(location):
+    with pytest.raises(LocationError, match="Enter a city"):
+        locate_and_find(location, None, "")
+
+
+def test_typed_location_result_has_the_documented_shape():
+    result = locate_and_find("Hamilton")
+    assert set(result) == {"location", "centres", "attribution"}
+    assert result["location"] == {
+        "query": "Hamilton", "resolved": "Hamilton, ON, Canada", "latitude": 43.25011,
+        "longitude": -79.84963, "source": "offline-place",
+        "alternatives": result["location"]["alternatives"], "approximate": False}
+    assert "Hamilton, OH, USA" in result["location"]["alternatives"]
+    assert len(result["centres"]) == 3
+    assert any("GeoNames" in credit for credit in result["attribution"])
+    assert any("Open Government Licence" in credit for credit in result["attribution"])
+
+
+def test_unknown_place_raises_not_found_with_the_user_message():
+    with pytest.raises(LocationNotFound) as info:
+        locate_and_find("Xyzzyville")
+    assert str(info.value) == NOT_FOUND_MESSAGE
+
+
+@pytest.mark.parametrize("limit", [0, 11, -1, "abc", "", None, 2.5, True, "3.0"])
+def test_bad_limits_are_rejected(limit):
+    with pytest.raises(LocationError, match="whole number from 1 to 10"):
+        locate_and_find("Hamilton", limit=limit)
+
+
+@pytest.mark.parametrize("limit, count", [(1, 1), ("5", 5), (10, 10)])
+def test_limit_sets_the_number_of_centres(limit, count):
+    assert len(locate_and_find("Hamilton", limit=limit)["centres"]) == count
+
+
+def test_nominatim_results_carry_osm_attribution(monkeypatch):
+    class Fake:
+        def geocode(self, query, **kwargs):
+            return Location("Somewhere, Hamilton, ON", (43.24, -79.85, 0), {})
+
+    geocoder = Geocoder({"GEOCODER_ONLINE": True, "GEOCODER_USER_AGENT": "tests/1.0"}, nominatim=Fake())
+    monkeypatch.setattr(geocode.NOMINATIM_LIMITER, "_last_call", None)  # no 1 s wait from other tests
+    result = locate_and_find("Xyzzy Street 12", geocoder=geocoder)
+    assert result["location"]["source"] == "nominatim"
+    assert "© OpenStreetMap contributors" in result["attribution"]
+    assert "Juravinski" in result["centres"][0]["name"]
