@@ -35,11 +35,16 @@ CARD_FILE = "model_card.json"
 
 @dataclass
 class Prediction:
-    """What the pipeline says about one scan; `mask` has the input image's height and width."""
+    """What the pipeline says about one scan, masks at the input image's height and width.
+
+    `segmentation` is the UNet's mask; `mask` is what the app shows: the same, but empty
+    when the classifier, which also sees the scan's texture, calls the scan normal.
+    """
 
     label: str
     probabilities: dict[str, float]
     mask: np.ndarray
+    segmentation: np.ndarray
     logits: np.ndarray
     timings_ms: dict[str, float] = field(default_factory=dict)
 
@@ -101,10 +106,12 @@ class Pipeline:
         logits = self._classifier(classifier_input(square, square_mask)[None])
         timings["classify"] = (time.perf_counter() - start) * 1000
         probs = softmax(logits, self.temperature)
+        label = CLASS_NAMES[int(np.argmax(probs))]
         return Prediction(
-            label=CLASS_NAMES[int(np.argmax(probs))],
+            label=label,
             probabilities={name: float(p) for name, p in zip(CLASS_NAMES, probs)},
-            mask=mask,
+            mask=np.zeros_like(mask) if label == "normal" else mask,
+            segmentation=mask,
             logits=logits,
             timings_ms=timings,
         )

@@ -143,7 +143,8 @@ def write_report(data_root, manifest: dict, models_dir: Path, run_dir: Path, rep
 
     results = {"split": split, "classification": classification_metrics(labels, calibrated),
                "ece_uncalibrated": expected_calibration_error(uncalibrated, labels),
-               "segmentation": segmentation_metrics(pred_masks, true_masks, labels),
+               "segmentation": segmentation_metrics([p.segmentation for p in predictions], true_masks, labels),
+               "shown_mask": segmentation_metrics(pred_masks, true_masks, labels),
                "baseline_raw_images": baseline_metrics(run_dir, images, labels)}
     _plot_confusion(results["classification"]["confusion"], f"UNet-masked, {split}", report_dir / "confusion.png")
     if results["baseline_raw_images"]:
@@ -165,6 +166,7 @@ def write_report(data_root, manifest: dict, models_dir: Path, run_dir: Path, rep
 
 def render_markdown(results: dict, card: dict) -> str:
     c, s, b = results["classification"], results["segmentation"], results["baseline_raw_images"]
+    shown = results["shown_mask"]
     split = results["split"]
     pct = lambda v: "n/a" if v is None else f"{100 * v:.1f}%"  # noqa: E731
     lines = [
@@ -217,6 +219,10 @@ def render_markdown(results: dict, card: dict) -> str:
         f"| IoU, lesion images (mean) | {s['iou_lesion_images']:.3f} |",
         f"| pixel accuracy, all images | {pct(s['pixel_accuracy'])} |",
         f"| normal images with any predicted lesion | {pct(s['false_lesion_rate_normal'])} |",
+        "",
+        "These are the UNet's masks. The app shows no outline when the classifier calls a scan normal; "
+        f"with that rule, normal images shown with a lesion: {pct(shown['false_lesion_rate_normal'])}, "
+        f"Dice on lesion images {shown['dice_lesion_images']:.3f} (a lesion scan called normal scores 0).",
         "",
         "![overlays](overlays.png)",
     ]
