@@ -1,0 +1,35 @@
+"""JSON API: `POST /api/v1/predict` and `GET /healthz` (documented in docs/openapi.yaml)."""
+from __future__ import annotations
+
+import base64
+
+from flask import Blueprint, current_app, jsonify, request
+
+from app.explain import DISCLAIMER
+from app.imaging import lesion_summary, mask_png
+from app.triage import analyse_upload
+
+bp = Blueprint("api", __name__)
+
+
+@bp.post("/api/v1/predict")
+def predict():
+    analysis = analyse_upload(request.files, request.form)
+    prediction, explanation = analysis.prediction, analysis.explanation
+    return jsonify(
+        label=prediction.label,
+        probabilities=prediction.probabilities,
+        uncertain=explanation.uncertain,
+        lesion=lesion_summary(prediction.mask),
+        mask_png=base64.b64encode(mask_png(prediction.mask)).decode("ascii"),
+        explanation=explanation.text,
+        next_steps=list(explanation.next_steps),
+        disclaimer=DISCLAIMER,
+        model={"version": current_app.extensions["pipeline"].version},
+    )
+
+
+@bp.get("/healthz")
+def healthz():
+    """Ready once the app exists: the models load in create_app, before the first request."""
+    return jsonify(status="ok", model=current_app.extensions["pipeline"].info())

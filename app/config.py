@@ -1,0 +1,40 @@
+"""Default settings; every key can be overridden by a BUSI_-prefixed environment variable.
+
+`create_app` loads this class, then `BUSI_*` variables (values parsed as JSON when they
+parse, so BUSI_MAX_CONTENT_LENGTH=5242880 is an int), then the mapping given to it.
+"""
+from __future__ import annotations
+
+from app.pipeline import DEFAULT_MODELS_DIR
+
+MEGABYTE = 1024 * 1024
+
+
+class Config:
+    MODELS_DIR = str(DEFAULT_MODELS_DIR)
+    # Threads per LiteRT interpreter. One per worker keeps two gunicorn workers from
+    # fighting over two cores; raise it for one worker on a bigger machine.
+    MODEL_THREADS = 1
+
+    # Uploads. A request larger than this is refused with 413 before it is read.
+    MAX_CONTENT_LENGTH = 10 * MEGABYTE
+    # Own pixel limit, checked from the file header before any pixel is decoded
+    # (PIL's own bomb limit, ~89 MP, is far above what any scanner exports).
+    MAX_IMAGE_PIXELS = 40_000_000
+    MIN_IMAGE_SIDE = 64
+
+    # Signs the session cookie that carries the CSRF token. None: a random key per
+    # process (gunicorn.conf.py shares one across its workers); set BUSI_SECRET_KEY
+    # when several hosts serve the same site.
+    SECRET_KEY: str | None = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    # Set BUSI_SESSION_COOKIE_SECURE=true when served over HTTPS (it should be).
+    SESSION_COOKIE_SECURE = False
+    # Tokens live as long as the page may sit open before the upload.
+    WTF_CSRF_TIME_LIMIT = 3600 * 4
+
+    # Nearest centres (app.geocode.Geocoder reads these): offline gazetteer only by default.
+    GEOCODER_ONLINE = False
+    CENTRES_LIMIT = 3
+

@@ -1,0 +1,68 @@
+"""Errors meant for the user, and one place that turns any error into a response.
+
+API clients get `{"error": {"code", "message"}}` JSON; people get a page. Nothing here
+echoes request content back or shows a traceback.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from flask import Flask, current_app, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+GENERIC_500 = "Something went wrong on our side. Please try again in a moment."
+CSRF_MESSAGE = ("This form has expired or was not sent from this site. "
+                "Reload the page and upload the scan again.")
+
+
+class InputError(Exception):
+    """What the user sent cannot be used; `message` is safe to show them."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def _size_limit_message() -> str:
+    megabytes = current_app.config["MAX_CONTENT_LENGTH"] / (1024 * 1024)
+    return f"The upload is too large: the limit is {megabytes:g} MB."
+
+
+def register_error_handlers(app: Flask, upload_page: Callable[[str], str]) -> None:
+    """`upload_page(message)` renders the upload form with a problem shown on it: a
+    person whose upload failed gets the form back, not a dead end."""
+
+    def respond(status: int, code: str, message: str):
+        if _wants_json():
+            return jsonify(error={"code": code, "message": message}), status
+        if request.endpoint == "views.analyse":
+            return upload_page(message), status
+        return render_template("error.html", status=status, message=message), status
+
+    @app.errorhandler(InputError)
+    def input_error(error: InputError):
+        return respond(error.status, error.code, error.message)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        return respond(400, "csrf_failed", CSRF_MESSAGE)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(error: RequestEntityTooLarge):
+        return respond(413, "upload_too_large", _size_limit_message())
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        code = (error.name or "error").lower().replace(" ", "_")
+        return respond(error.code or 500, code, error.description or error.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        # The traceback goes to the server log (never request content); the user gets a plain page.
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        return respond(500, "internal_error", GENERIC_500)

@@ -1,0 +1,41 @@
+"""The pages people use: the upload form and the result."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, request
+
+from app.explain import CLASS_TITLES, DISCLAIMER, UNCERTAIN_NOTE
+from app.imaging import ACCEPTED_FORMATS_TEXT, overlay_png, png_data_uri
+from app.preprocessing import CLASS_NAMES
+from app.triage import UPLOAD_FIELD, analyse_upload
+
+bp = Blueprint("views", __name__)
+
+
+def render_upload_page(error: str | None = None) -> str:
+    """The upload form, with `error` shown above it when the last upload failed."""
+    max_bytes = current_app.config["MAX_CONTENT_LENGTH"]
+    return render_template("index.html", error=error, accepted=ACCEPTED_FORMATS_TEXT,
+                           max_bytes=max_bytes, max_mb=f"{max_bytes / (1024 * 1024):g}",
+                           upload_field=UPLOAD_FIELD)
+
+
+@bp.get("/")
+def index():
+    return render_upload_page()
+
+
+@bp.post("/analyse")
+def analyse():
+    analysis = analyse_upload(request.files, request.form)
+    prediction = analysis.prediction
+    return render_template(
+        "result.html",
+        label=prediction.label,
+        probabilities=[(name, prediction.probabilities[name]) for name in CLASS_NAMES],
+        overlay=png_data_uri(overlay_png(analysis.image, prediction.mask)),
+        lesion_found=bool(prediction.mask.any()),
+        explanation=analysis.explanation,
+        disclaimer=DISCLAIMER,
+        titles=CLASS_TITLES,
+        uncertain_note=UNCERTAIN_NOTE,
+    )

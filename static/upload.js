@@ -1,0 +1,93 @@
+// Upload page: preview, drag-and-drop, size check, "use my location", progress indicator.
+// Loaded as a file (the Content-Security-Policy forbids inline scripts).
+"use strict";
+
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.getElementById("upload-form");
+  const fileInput = document.getElementById("scan-file");
+  const dropzone = document.getElementById("dropzone");
+  const preview = document.getElementById("preview");
+  const clientError = document.getElementById("client-error");
+  const progress = document.getElementById("progress");
+  const submit = document.getElementById("submit");
+  const maxBytes = Number(form.dataset.maxBytes);
+  let previewUrl = null;
+
+  function showError(message) {
+    clientError.textContent = message;
+    clientError.hidden = !message;
+  }
+
+  function chosenFileProblem() {
+    const file = fileInput.files[0];
+    if (!file) return "Choose a scan image first.";
+    if (file.size > maxBytes) return `This file is too large: the limit is ${form.dataset.maxMb} MB.`;
+    return "";
+  }
+
+  function showPreview() {
+    if (previewUrl) URL.revokeObjectURL(previewUrl);
+    const file = fileInput.files[0];
+    previewUrl = file ? URL.createObjectURL(file) : null;
+    preview.hidden = !previewUrl;
+    if (previewUrl) preview.src = previewUrl;
+    showError(file ? chosenFileProblem() : "");
+  }
+
+  // A file the browser cannot display (e.g. TIFF) is still uploaded; only the preview hides.
+  preview.addEventListener("error", () => { preview.hidden = true; });
+  fileInput.addEventListener("change", showPreview);
+
+  dropzone.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    dropzone.classList.add("dragging");
+  });
+  dropzone.addEventListener("dragleave", () => dropzone.classList.remove("dragging"));
+  dropzone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    dropzone.classList.remove("dragging");
+    if (event.dataTransfer.files.length) {
+      fileInput.files = event.dataTransfer.files;
+      showPreview();
+    }
+  });
+
+  const locateButton = document.getElementById("use-location");
+  const locationStatus = document.getElementById("location-status");
+  if ("geolocation" in navigator) {
+    locateButton.hidden = false;
+    locateButton.addEventListener("click", () => {
+      locationStatus.textContent = "Asking your browser for your location…";
+      navigator.geolocation.getCurrentPosition(
+        (position) => {
+          // Two decimals (about 1 km) are enough to rank cancer centres.
+          document.getElementById("latitude").value = position.coords.latitude.toFixed(2);
+          document.getElementById("longitude").value = position.coords.longitude.toFixed(2);
+          locationStatus.textContent = "Location added. It will be used only to find centres near you.";
+        },
+        () => {
+          locationStatus.textContent = "We could not get your location. You can type a city or postal code instead.";
+        },
+        { timeout: 10000, maximumAge: 600000 },
+      );
+    });
+  }
+
+  form.addEventListener("submit", (event) => {
+    const problem = chosenFileProblem();
+    if (problem) {
+      event.preventDefault();
+      showError(problem);
+      fileInput.focus();
+      return;
+    }
+    submit.disabled = true;
+    progress.hidden = false;
+  });
+
+  // Coming back with the Back button must not leave the page looking busy.
+  window.addEventListener("pageshow", () => {
+    submit.disabled = false;
+    progress.hidden = true;
+  });
+});
