@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+import warnings
 
 import cv2
 import numpy as np
@@ -17,6 +18,9 @@ from app.preprocessing import normalize_image
 # Pillow format names we decode; every other decoder stays off (less attack surface).
 ACCEPTED_FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "WEBP")
 ACCEPTED_FORMATS_TEXT = "PNG, JPEG, BMP, TIFF or WebP"
+# Pillow only warns about images between ~89 and ~179 MP (and refuses larger ones); in a
+# process that decodes uploads the warning becomes the error `decode_upload` answers.
+warnings.simplefilter("error", Image.DecompressionBombWarning)
 
 # Ultrasound-likeness gate, measured on a <=256 px thumbnail. On all 662 BUSI scans:
 # coloured share <= 0.007 (marks drawn on some scans), flat share <= 0.016, gray std >= 27,

@@ -1,0 +1,68 @@
+"""Fixtures for the web app tests: one real app (real bundled models) per test session."""
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+# CI checks out the data beside the clone, as on the development machine.
+BUSI_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "busi" / "Dataset_BUSI_with_GT"
+SCANS = {
+    "benign": FIXTURES / "benign_51.png",
+    "benign_colour_marks": FIXTURES / "benign_6_colour_marks.png",
+    "malignant": FIXTURES / "malignant_137.png",
+    "normal": FIXTURES / "normal_50.png",
+}
+
+
+@pytest.fixture(scope="session")
+def app():
+    from app import create_app
+
+    return create_app({"TESTING": True, "SECRET_KEY": "test-secret"})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def scan_bytes() -> bytes:
+    """A real BUSI scan (malignant) as PNG bytes."""
+    return SCANS["malignant"].read_bytes()
+
+
+def csrf_token(client) -> str:
+    """The token the upload page embeds (it also sets the session cookie it belongs to)."""
+    page = client.get("/").get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+@pytest.fixture
+def submit_form(client):
+    """POST the upload form as a browser would: CSRF token included, file under `image`."""
+
+    def submit(data: bytes | None, filename: str = "scan.png", **fields):
+        form = {"csrf_token": csrf_token(client), **fields}
+        if data is not None:
+            form["image"] = (io.BytesIO(data), filename)
+        return client.post("/analyse", data=form, content_type="multipart/form-data")
+
+    return submit
+
+
+@pytest.fixture
+def post_api(client):
+    """POST to the JSON API with the file under `image`."""
+
+    def post(data: bytes | None, filename: str = "scan.png", **fields):
+        form = dict(fields)
+        if data is not None:
+            form["image"] = (io.BytesIO(data), filename)
+        return client.post("/api/v1/predict", data=form, content_type="multipart/form-data")
+
+    return post
