@@ -10,8 +10,10 @@ from flask import Flask, Request, g
 from flask_wtf.csrf import CSRFProtect
 
 from app import api, security, views
+from app.centres import load_centres
 from app.config import Config
 from app.errors import register_error_handlers
+from app.geocode import Geocoder, load_gazetteer
 from app.pipeline import Pipeline
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +32,8 @@ class InMemoryUploadRequest(Request):
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Defaults from `Config`, then BUSI_* environment variables, then `config`.
 
-    Loads both models once, here, so every request in this process shares them.
+    Loads both models, the centre list and the gazetteer once, here, so every request
+    in this process shares them and none pays for loading.
     """
     app = Flask(__name__, template_folder=str(REPO_ROOT / "templates"),
                 static_folder=str(REPO_ROOT / "static"))
@@ -42,6 +45,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = secrets.token_hex(32)
 
     app.extensions["pipeline"] = Pipeline.load(app.config["MODELS_DIR"], num_threads=int(app.config["MODEL_THREADS"]))
+    app.extensions["geocoder"] = Geocoder(app.config)
+    load_centres()
+    load_gazetteer()
 
     csrf.init_app(app)
     # The JSON API is stateless: no cookie or session authenticates a request, so a

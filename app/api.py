@@ -5,7 +5,9 @@ import base64
 
 from flask import Blueprint, current_app, jsonify, request
 
+from app.errors import InputError
 from app.explain import DISCLAIMER
+from app.geocode import LocationNotFound
 from app.imaging import lesion_summary, mask_png
 from app.triage import analyse_upload
 
@@ -15,6 +17,12 @@ bp = Blueprint("api", __name__)
 @bp.post("/api/v1/predict")
 def predict():
     analysis = analyse_upload(request.files, request.form)
+    if analysis.location_error:
+        # A program can resend at once, so a bad location is an error here (the page,
+        # where the file would have to be chosen again, shows the result instead).
+        if isinstance(analysis.location_error, LocationNotFound):
+            raise InputError(422, "location_not_found", str(analysis.location_error))
+        raise InputError(400, "invalid_location", str(analysis.location_error))
     prediction, explanation = analysis.prediction, analysis.explanation
     return jsonify(
         label=prediction.label,
@@ -26,6 +34,7 @@ def predict():
         next_steps=list(explanation.next_steps),
         disclaimer=DISCLAIMER,
         model={"version": current_app.extensions["pipeline"].version},
+        **(analysis.nearby or {}),
     )
 
 

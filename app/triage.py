@@ -7,12 +7,15 @@ from flask import current_app, g
 from PIL import Image
 from werkzeug.datastructures import FileStorage, MultiDict
 
+from app.centres import locate_and_find
 from app.errors import InputError
 from app.explain import Explanation, explain
+from app.geocode import LocationError
 from app.imaging import check_looks_like_ultrasound, decode_upload
 from app.pipeline import Prediction
 
 UPLOAD_FIELD = "image"
+LOCATION_FIELDS = ("location", "latitude", "longitude")
 
 
 @dataclass
@@ -20,13 +23,17 @@ class Analysis:
     image: Image.Image  # the upload, upright and 8-bit (what the overlay is drawn on)
     prediction: Prediction
     explanation: Explanation
+    nearby: dict | None = None  # locate_and_find()'s answer when a location was given
+    location_error: LocationError | None = None  # or why the location could not be used
 
 
 def analyse_upload(files: MultiDict[str, FileStorage], form: MultiDict[str, str]) -> Analysis:
-    """Decode and vet the upload, run the models, explain the answer.
+    """Decode and vet the upload, run the models, explain the answer, find centres.
 
-    Raises InputError (with the HTTP status to answer) for anything the user can fix.
-    The model timings go to `g.model_timings` for the Server-Timing header.
+    Raises InputError (with the HTTP status to answer) for anything the user can fix in
+    the image. A location that cannot be used does not cost the result: it comes back as
+    `location_error`, and each front door decides what to do with it. The model timings
+    go to `g.model_timings` for the Server-Timing header.
     """
     upload = files.get(UPLOAD_FIELD)
     if upload is None:
@@ -36,4 +43,17 @@ def analyse_upload(files: MultiDict[str, FileStorage], form: MultiDict[str, str]
     check_looks_like_ultrasound(image)
     prediction = current_app.extensions["pipeline"].predict(image)
     g.model_timings = prediction.timings_ms
-    return Analysis(image, prediction, explain(prediction.label, prediction.probabilities))
+    nearby, location_error = _nearby_centres(form)
+    return Analysis(image, prediction, explain(prediction.label, prediction.probabilities), nearby, location_error)
+
+
+def _nearby_centres(form: MultiDict[str, str]) -> tuple[dict | None, LocationError | None]:
+    """Nearest centres when any location field is filled in; (None, None) when none is."""
+    if not any(form.get(name, "").strip() for name in LOCATION_FIELDS):
+        return None, None
+    try:
+        return locate_and_find(*(form.get(name) for name in LOCATION_FIELDS),
+                               limit=form.get("limit", current_app.config["CENTRES_LIMIT"]),
+                               geocoder=current_app.extensions["geocoder"]), None
+    except LocationError as error:
+        return None, error

@@ -38,4 +38,6 @@ def analyse():
         disclaimer=DISCLAIMER,
         titles=CLASS_TITLES,
         uncertain_note=UNCERTAIN_NOTE,
+        nearby=analysis.nearby,
+        location_error=analysis.location_error,
     )
