@@ -1,0 +1,168 @@
+"""Serve-time benchmark: latency, throughput, start-up time and memory of the web app.
+
+Starts gunicorn with gunicorn.conf.py (or measures a running server with --url), uploads
+real BUSI scans to POST /api/v1/predict and prints a Markdown table:
+
+    .venv/bin/python benchmarks/bench_server.py                  # 2 workers, as deployed
+    .venv/bin/python benchmarks/bench_server.py --runs 3 --preload
+    .venv/bin/python benchmarks/bench_server.py --url http://127.0.0.1:8000
+
+The client runs on the same machine and takes some CPU from the server: the numbers are a
+floor for a host that only serves. Model share = (segment + classify time, from the
+Server-Timing header) / client-measured request latency.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psutil
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+BUSI_DIR = REPO.parent / "shared" / "data" / "busi" / "Dataset_BUSI_with_GT"
+FALLBACK_DIR = REPO / "tests" / "fixtures"
+PREDICT, HEALTH = "/api/v1/predict", "/healthz"
+
+
+def load_scans(folder: Path, count: int) -> list[bytes]:
+    paths = sorted(p for p in folder.glob("**/*.png") if "_mask" not in p.name)
+    if not paths:
+        sys.exit(f"no scans in {folder}")
+    step = max(1, len(paths) // count)  # spread over the classes (folders sort by class)
+    return [p.read_bytes() for p in paths[::step][:count]]
+
+
+def start_server(port: int, workers: int, threads: int, preload: bool, model_threads: int):
+    """gunicorn as deployed; returns (process, seconds from spawn to a 200 from /healthz)."""
+    with socket.socket() as probe:  # a server left on the port would be measured instead
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            sys.exit(f"port {port} is already in use")
+    env = {**os.environ, "BUSI_BIND": f"127.0.0.1:{port}", "BUSI_WORKERS": str(workers),
+           "BUSI_THREADS": str(threads), "BUSI_MODEL_THREADS": str(model_threads)}
+    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--access-logfile", "/dev/null"]
+    command += ["--preload"] if preload else []
+    started = time.perf_counter()
+    server = subprocess.Popen([*command, "wsgi:app"], cwd=REPO, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    while time.perf_counter() - started < 60 and server.poll() is None:
+        try:  # the master's socket accepts at once; a worker answers once its models load
+            if requests.get(url + HEALTH, timeout=0.5).ok:
+                return server, time.perf_counter() - started
+        except (requests.ConnectionError, requests.Timeout):
+            time.sleep(0.02)
+    server.kill()
+    sys.exit("gunicorn exited or was not ready within 60 s")
+
+
+def wait_for_all_workers(server: subprocess.Popen, workers: int) -> list[psutil.Process]:
+    """/healthz answers as soon as one worker is up; memory is read once all are."""
+    master = psutil.Process(server.pid)
+    for _ in range(300):
+        children = master.children()
+        if len(children) == workers:
+            return children
+        time.sleep(0.05)
+    return master.children()
+
+
+def upload(session: requests.Session, url: str, scan: bytes) -> tuple[float, float]:
+    """(request ms as the client saw it, model ms from Server-Timing)."""
+    start = time.perf_counter()
+    response = session.post(url + PREDICT, files={"image": ("scan.png", scan, "image/png")}, timeout=30)
+    elapsed = (time.perf_counter() - start) * 1000
+    response.raise_for_status()
+    model = sum(float(part.split("dur=")[1]) for part in response.headers["Server-Timing"].split(","))
+    return elapsed, model
+
+
+def latency(url: str, scans: list[bytes], count: int) -> dict:
+    session = requests.Session()
+    samples = [upload(session, url, scans[i % len(scans)]) for i in range(count)]
+    times = sorted(t for t, _ in samples)
+    return {"p50": statistics.median(times), "p95": times[int(0.95 * (len(times) - 1))],
+            "model_share": sum(m for _, m in samples) / sum(times)}
+
+
+def throughput(url: str, scans: list[bytes], concurrency: int, count: int) -> float:
+    """Uploads per second with `concurrency` clients, each on its own keep-alive connection."""
+    sessions = [requests.Session() for _ in range(concurrency)]
+
+    def client(index: int) -> None:
+        for i in range(index, count, concurrency):
+            upload(sessions[index], url, scans[i % len(scans)])
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(client, range(concurrency)))
+    return count / (time.perf_counter() - start)
+
+
+def run_once(args, scans: list[bytes]) -> dict:
+    result, server, url = {}, None, args.url
+    if url is None:
+        server, result["ready_s"] = start_server(args.port, args.workers, args.threads, args.preload,
+                                                 args.model_threads)
+        workers = wait_for_all_workers(server, args.workers)
+        url = f"http://127.0.0.1:{args.port}"
+    try:
+        for scan in scans[:10]:  # warm-up: first invocations allocate and fill caches
+            upload(requests.Session(), url, scan)
+        result.update(latency(url, scans, args.requests))
+        for concurrency in args.concurrency:
+            result[f"c{concurrency}"] = throughput(url, scans, concurrency, args.requests)
+        if server is not None:
+            result["rss_mb"] = max(w.memory_info().rss for w in workers) / 2**20
+            result["uss_mb"] = max(w.memory_full_info().uss for w in workers) / 2**20
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(30)
+    return result
+
+
+ROWS = [("ready_s", "start to ready (/healthz 200)", "{:.2f} s"),
+        ("p50", "latency p50, concurrency 1", "{:.0f} ms"),
+        ("p95", "latency p95, concurrency 1", "{:.0f} ms"),
+        ("model_share", "share of request time in the models", "{:.0%}"),
+        ("rss_mb", "RSS per worker (largest)", "{:.0f} MB"),
+        ("uss_mb", "USS per worker (largest; memory only it holds)", "{:.0f} MB")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--url", help="measure this running server instead of starting gunicorn")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--model-threads", type=int, default=1)
+    parser.add_argument("--preload", action="store_true", help="gunicorn --preload")
+    parser.add_argument("--requests", type=int, default=60, help="uploads per measurement (>= 50)")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 8])
+    parser.add_argument("--runs", type=int, default=1, help="repeat and report medians")
+    parser.add_argument("--scans", type=Path, default=BUSI_DIR if BUSI_DIR.is_dir() else FALLBACK_DIR)
+    args = parser.parse_args()
+
+    scans = load_scans(args.scans, 60)
+    runs = [run_once(args, scans) for _ in range(args.runs)]
+    rows = ROWS[:4] + [(f"c{c}", f"throughput, concurrency {c}", "{:.1f} uploads/s") for c in args.concurrency] + ROWS[4:]
+    setup = (f"{args.workers} workers × {args.threads} threads, {args.model_threads} LiteRT thread(s), "
+             f"preload {'on' if args.preload else 'off'}" if args.url is None else args.url)
+    print(f"\n{setup}; {len(scans)} BUSI scans, {args.requests} uploads per measurement, "
+          f"median of {args.runs} run(s), {os.cpu_count()} CPUs\n")
+    print("| measure | value |\n|---|---|")
+    for key, name, fmt in rows:
+        if key in runs[0]:
+            print(f"| {name} | {fmt.format(statistics.median(r[key] for r in runs))} |")
+
+
+if __name__ == "__main__":
+    main()

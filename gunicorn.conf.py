@@ -1,0 +1,29 @@
+"""gunicorn settings for a 2-core host: `gunicorn -c gunicorn.conf.py wsgi:app`.
+
+Override with BUSI_BIND, BUSI_WORKERS, BUSI_THREADS (or gunicorn's own flags).
+"""
+import os
+import secrets
+
+bind = os.environ.get("BUSI_BIND", "127.0.0.1:8000")
+# One worker per core: a prediction is CPU-bound (LiteRT, one thread per interpreter).
+workers = int(os.environ.get("BUSI_WORKERS", "2"))
+# Threads let a worker read the next upload while its models run; each interpreter has a
+# lock, so more threads add queueing, not parallelism.
+worker_class = "gthread"
+threads = int(os.environ.get("BUSI_THREADS", "4"))
+timeout = 30
+graceful_timeout = 30
+keepalive = 5
+# Each worker loads the models itself (~0.5 s, in parallel). PRELOAD_NOTE
+preload_app = False
+
+# Access log without client addresses, query strings or referrers: method, path, status,
+# size and milliseconds only. The app takes personal data only in POST bodies, never logged.
+accesslog = "-"
+access_log_format = '"%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+
+# CSRF tokens live in a signed session cookie: every worker must sign with the same key.
+# The master runs this file before forking, so the workers inherit one random key (a
+# restart invalidates open forms). Several hosts behind one name must set BUSI_SECRET_KEY.
+os.environ.setdefault("BUSI_SECRET_KEY", secrets.token_hex(32))
