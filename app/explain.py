@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DISCLAIMER = ("This is not a diagnosis. It is an automated estimate from one image and can be "
-              "wrong. Only a doctor, with your full history and imaging, can tell you what a "
-              "finding is.")
+DISCLAIMER_DETAIL = ("It is an automated estimate from one image and can be wrong. Only a doctor, "
+                     "with your full history and imaging, can tell you what a finding is.")
+DISCLAIMER = f"This is not a diagnosis. {DISCLAIMER_DETAIL}"
 
 # How each class is named on the page.
 CLASS_TITLES = {"benign": "Benign (not cancer)", "malignant": "Malignant (may be cancer)",

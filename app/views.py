@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
 
-from app.explain import CLASS_TITLES, DISCLAIMER, UNCERTAIN_NOTE
+from app.explain import CLASS_TITLES, DISCLAIMER_DETAIL, UNCERTAIN_NOTE
 from app.imaging import ACCEPTED_FORMATS_TEXT, overlay_png, png_data_uri
 from app.preprocessing import CLASS_NAMES
 from app.triage import UPLOAD_FIELD, analyse_upload
@@ -35,7 +35,7 @@ def analyse():
         overlay=png_data_uri(overlay_png(analysis.image, prediction.mask)),
         lesion_found=bool(prediction.mask.any()),
         explanation=analysis.explanation,
-        disclaimer=DISCLAIMER,
+        disclaimer_detail=DISCLAIMER_DETAIL,
         titles=CLASS_TITLES,
         uncertain_note=UNCERTAIN_NOTE,
         nearby=analysis.nearby,
