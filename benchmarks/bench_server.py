@@ -9,7 +9,9 @@ real BUSI scans to POST /api/v1/predict and prints a Markdown table:
 
 The client runs on the same machine and takes some CPU from the server: the numbers are a
 floor for a host that only serves. Model share = (segment + classify time, from the
-Server-Timing header) / client-measured request latency.
+Server-Timing header) / client-measured request latency. "Server CPU per upload" (the
+workers' CPU time over all uploads / their number) does not depend on what else runs on
+the machine: 2 cores / that time is what two workers could serve on an otherwise idle host.
 """
 from __future__ import annotations
 
@@ -106,6 +108,10 @@ def throughput(url: str, scans: list[bytes], concurrency: int, count: int) -> fl
     return count / (time.perf_counter() - start)
 
 
+def worker_cpu_seconds(workers: list[psutil.Process]) -> float:
+    return sum(sum(w.cpu_times()[:2]) for w in workers)  # user + system
+
+
 def run_once(args, scans: list[bytes]) -> dict:
     result, server, url = {}, None, args.url
     if url is None:
@@ -116,10 +122,13 @@ def run_once(args, scans: list[bytes]) -> dict:
     try:
         for scan in scans[:10]:  # warm-up: first invocations allocate and fill caches
             upload(requests.Session(), url, scan)
+        cpu_before = worker_cpu_seconds(workers) if server is not None else 0.0
         result.update(latency(url, scans, args.requests))
         for concurrency in args.concurrency:
             result[f"c{concurrency}"] = throughput(url, scans, concurrency, args.requests)
         if server is not None:
+            uploads = args.requests * (1 + len(args.concurrency))
+            result["cpu_ms"] = (worker_cpu_seconds(workers) - cpu_before) * 1000 / uploads
             result["rss_mb"] = max(w.memory_info().rss for w in workers) / 2**20
             result["uss_mb"] = max(w.memory_full_info().uss for w in workers) / 2**20
     finally:
@@ -133,6 +142,7 @@ ROWS = [("ready_s", "start to ready (/healthz 200)", "{:.2f} s"),
         ("p50", "latency p50, concurrency 1", "{:.0f} ms"),
         ("p95", "latency p95, concurrency 1", "{:.0f} ms"),
         ("model_share", "share of request time in the models", "{:.0%}"),
+        ("cpu_ms", "server CPU per upload", "{:.0f} ms"),
         ("rss_mb", "RSS per worker (largest)", "{:.0f} MB"),
         ("uss_mb", "USS per worker (largest; memory only it holds)", "{:.0f} MB")]
 
@@ -152,12 +162,13 @@ def main() -> None:
     args = parser.parse_args()
 
     scans = load_scans(args.scans, 60)
+    load_before = os.getloadavg()[0]
     runs = [run_once(args, scans) for _ in range(args.runs)]
     rows = ROWS[:4] + [(f"c{c}", f"throughput, concurrency {c}", "{:.1f} uploads/s") for c in args.concurrency] + ROWS[4:]
     setup = (f"{args.workers} workers × {args.threads} threads, {args.model_threads} LiteRT thread(s), "
              f"preload {'on' if args.preload else 'off'}" if args.url is None else args.url)
     print(f"\n{setup}; {len(scans)} BUSI scans, {args.requests} uploads per measurement, "
-          f"median of {args.runs} run(s), {os.cpu_count()} CPUs\n")
+          f"median of {args.runs} run(s), {os.cpu_count()} CPUs, load average {load_before:.1f} before\n")
     print("| measure | value |\n|---|---|")
     for key, name, fmt in rows:
         if key in runs[0]:
