@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -109,3 +110,15 @@ def test_unexpected_failure_is_a_plain_json_500(app, post_api, scan_bytes, monke
     assert response.status_code == 500
     assert response.get_json() == {"error": {"code": "internal_error",
                                               "message": "Something went wrong on our side. Please try again in a moment."}}
+
+
+def test_openapi_document_matches_the_response(post_api, scan_bytes):
+    yaml = pytest.importorskip("yaml")
+    spec = yaml.safe_load((Path(__file__).parent.parent / "docs" / "openapi.yaml").read_text())
+    schemas = spec["components"]["schemas"]
+    body = post_api(scan_bytes, location="Hamilton, ON").get_json()
+    assert set(schemas["Prediction"]["required"]) <= set(body)
+    assert set(body) <= set(schemas["Prediction"]["properties"])
+    assert set(body["centres"][0]) <= set(schemas["Centre"]["properties"])
+    documented_codes = set(schemas["Error"]["properties"]["error"]["properties"]["code"]["examples"])
+    assert {code for _, _, code, _ in BAD_UPLOADS.values()} <= documented_codes
