@@ -1,6 +1,6 @@
 """gunicorn settings for a 2-core host: `gunicorn -c gunicorn.conf.py wsgi:app`.
 
-Override with BUSI_BIND, BUSI_WORKERS, BUSI_THREADS (or gunicorn's own flags).
+Override with BUSI_BIND, BUSI_WORKERS, BUSI_THREADS, BUSI_PRELOAD=0 (or gunicorn's flags).
 """
 import os
 import secrets
@@ -21,7 +21,7 @@ keepalive = 5
 # without preload, with 1 or 2 LiteRT threads, under 20 concurrent uploads. The weights
 # pages stay shared: each worker holds ~80 MB of its own instead of ~190 MB
 # (docs/README-app.md has the numbers). Never run a prediction at import time.
-preload_app = True
+preload_app = os.environ.get("BUSI_PRELOAD", "1") != "0"
 
 # Access log without client addresses, query strings or referrers: method, path, status,
 # size and milliseconds only. The app takes personal data only in POST bodies, never logged.

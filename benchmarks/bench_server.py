@@ -4,7 +4,7 @@ Starts gunicorn with gunicorn.conf.py (or measures a running server with --url),
 real BUSI scans to POST /api/v1/predict and prints a Markdown table:
 
     .venv/bin/python benchmarks/bench_server.py                  # 2 workers, as deployed
-    .venv/bin/python benchmarks/bench_server.py --runs 3 --preload
+    .venv/bin/python benchmarks/bench_server.py --runs 3 --no-preload
     .venv/bin/python benchmarks/bench_server.py --url http://127.0.0.1:8000
 
 The client runs on the same machine and takes some CPU from the server: the numbers are a
@@ -48,9 +48,9 @@ def start_server(port: int, workers: int, threads: int, preload: bool, model_thr
         if probe.connect_ex(("127.0.0.1", port)) == 0:
             sys.exit(f"port {port} is already in use")
     env = {**os.environ, "BUSI_BIND": f"127.0.0.1:{port}", "BUSI_WORKERS": str(workers),
-           "BUSI_THREADS": str(threads), "BUSI_MODEL_THREADS": str(model_threads)}
+           "BUSI_THREADS": str(threads), "BUSI_MODEL_THREADS": str(model_threads),
+           "BUSI_PRELOAD": "1" if preload else "0"}
     command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--access-logfile", "/dev/null"]
-    command += ["--preload"] if preload else []
     started = time.perf_counter()
     server = subprocess.Popen([*command, "wsgi:app"], cwd=REPO, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -154,7 +154,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--model-threads", type=int, default=1)
-    parser.add_argument("--preload", action="store_true", help="gunicorn --preload")
+    parser.add_argument("--no-preload", dest="preload", action="store_false",
+                        help="each worker loads the models itself (gunicorn.conf.py preloads)")
     parser.add_argument("--requests", type=int, default=60, help="uploads per measurement (>= 50)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--runs", type=int, default=1, help="repeat and report medians")
