@@ -41,8 +41,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_object(Config)
     app.config.from_prefixed_env("BUSI")
     app.config.update(config or {})
-    if not app.config["SECRET_KEY"]:
-        app.config["SECRET_KEY"] = secrets.token_hex(32)
+    # str(): a key of digits only would arrive from the environment parsed as a number.
+    app.config["SECRET_KEY"] = str(app.config["SECRET_KEY"] or secrets.token_hex(32))
 
     app.extensions["pipeline"] = Pipeline.load(app.config["MODELS_DIR"], num_threads=int(app.config["MODEL_THREADS"]))
     app.extensions["geocoder"] = Geocoder(app.config)
