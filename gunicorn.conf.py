@@ -15,6 +15,9 @@ threads = int(os.environ.get("BUSI_THREADS", "4"))
 timeout = 30
 graceful_timeout = 30
 keepalive = 5
+# No gunicornc control socket (~/.gunicorn/gunicorn.ctl): nothing here manages workers at
+# run time, and two servers for one user would fight over that one path.
+control_socket_disable = True
 # The master loads the app (models included) once and forks the workers. Measured safe
 # with LiteRT: the interpreters are built but never invoked before the fork, so no
 # XNNPACK thread pool or lock is copied mid-use; workers give the same probabilities as
