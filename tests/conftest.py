@@ -31,6 +31,18 @@ def client(app):
 
 
 @pytest.fixture
+def broken_pipeline(app, monkeypatch):
+    """The models fail unexpectedly; the app answers as in production (TESTING would re-raise)."""
+    from app.pipeline import Pipeline
+
+    def broken(self, image):
+        raise RuntimeError("internal detail that must not leak")
+
+    monkeypatch.setattr(Pipeline, "predict", broken)
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+
+
+@pytest.fixture
 def scan_bytes() -> bytes:
     """A real BUSI scan (malignant) as PNG bytes."""
     return SCANS["malignant"].read_bytes()

@@ -98,14 +98,7 @@ def test_healthz(client, app):
     assert body["model"]["version"] == app.extensions["pipeline"].version
 
 
-def test_unexpected_failure_is_a_plain_json_500(app, post_api, scan_bytes, monkeypatch):
-    from app.pipeline import Pipeline
-
-    def broken(self, image):
-        raise RuntimeError("internal detail that must not leak")
-
-    monkeypatch.setattr(Pipeline, "predict", broken)
-    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)  # TESTING would re-raise
+def test_unexpected_failure_is_a_plain_json_500(broken_pipeline, post_api, scan_bytes):
     response = post_api(scan_bytes)
     assert response.status_code == 500
     assert response.get_json() == {"error": {"code": "internal_error",

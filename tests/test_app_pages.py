@@ -88,14 +88,7 @@ def test_unknown_page_is_a_friendly_404(client):
     assert 'role="alert"' in response.get_data(as_text=True)
 
 
-def test_unexpected_failure_is_a_plain_500(app, submit_form, monkeypatch):
-    from app.pipeline import Pipeline
-
-    def broken(self, image):
-        raise RuntimeError("internal detail that must not leak")
-
-    monkeypatch.setattr(Pipeline, "predict", broken)
-    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)  # TESTING would re-raise
+def test_unexpected_failure_is_a_plain_500(broken_pipeline, submit_form):
     response = submit_form(SCANS["normal"].read_bytes())
     page = response.get_data(as_text=True)
     assert response.status_code == 500
