@@ -45,10 +45,15 @@ def browser():
         browser.close()
 
 
+HAMILTON = {"latitude": 43.2557, "longitude": -79.8711}
+
+
 @pytest.fixture
 def page(browser):
-    """A fresh page that records Content-Security-Policy violations and script errors."""
-    context = browser.new_context(viewport={"width": 1000, "height": 900})
+    """A fresh page that records Content-Security-Policy violations and script errors.
+    Its browser is in Hamilton, ON, and lets the page ask where it is."""
+    context = browser.new_context(viewport={"width": 1000, "height": 900}, geolocation=HAMILTON,
+                                  permissions=["geolocation"])
     page = context.new_page()
     page.problems = []
     page.on("console", lambda message: message.type == "error" and page.problems.append(message.text))
@@ -75,6 +80,30 @@ def test_upload_shows_result_with_overlay_and_centres(page, live_url, tmp_path):
     assert page.problems == []  # no CSP violation, no script error
 
     page.screenshot(path=os.environ.get("BUSI_SCREENSHOT") or str(tmp_path / "result.png"), full_page=True)
+
+
+def test_use_my_location_finds_centres_near_the_browser(page, live_url):
+    page.goto(live_url)
+    page.set_input_files("#scan-file", str(SCANS["benign"]))
+    page.click("#use-location")
+    page.wait_for_function("document.getElementById('latitude').value !== ''")
+    assert page.input_value("#latitude") == "43.26" and page.input_value("#longitude") == "-79.87"
+    assert "only to find centres near you" in page.locator("#location-status").inner_text()
+    page.click("#submit")
+    page.wait_for_selector("#predicted-label")
+    assert "Juravinski" in page.locator("#centres").inner_text()
+    assert page.problems == []
+
+
+def test_progress_shows_while_the_scan_is_analysed(page, live_url):
+    page.goto(live_url)
+    assert not page.locator("#progress").is_visible()
+    page.set_input_files("#scan-file", str(SCANS["normal"]))
+    # Keep the page here after the app's own submit handler has run (it runs first).
+    page.evaluate("document.getElementById('upload-form').addEventListener('submit', e => e.preventDefault())")
+    page.click("#submit")
+    assert page.locator("#progress").is_visible()
+    assert page.locator("#submit").is_disabled()
 
 
 def test_non_image_shows_the_error_on_the_form(page, live_url, tmp_path):
