@@ -8,10 +8,11 @@ import secrets
 bind = os.environ.get("BUSI_BIND", "127.0.0.1:8000")
 # One worker per core: a prediction is CPU-bound (LiteRT, one thread per interpreter).
 workers = int(os.environ.get("BUSI_WORKERS", "2"))
-# Threads let a worker read the next upload while its models run; each interpreter has a
-# lock, so more threads add queueing, not parallelism.
+# Two threads let a worker read and decode the next upload while its models run; each
+# interpreter has a lock, so more threads would add queueing, not speed, and multiply the
+# worst-case memory (a 16 MP upload peaks at ~420 MB).
 worker_class = "gthread"
-threads = int(os.environ.get("BUSI_THREADS", "4"))
+threads = int(os.environ.get("BUSI_THREADS", "2"))
 timeout = 30
 graceful_timeout = 30
 keepalive = 5

@@ -152,7 +152,7 @@ def main() -> None:
     parser.add_argument("--url", help="measure this running server instead of starting gunicorn")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--model-threads", type=int, default=1)
     parser.add_argument("--no-preload", dest="preload", action="store_false",
                         help="each worker loads the models itself (gunicorn.conf.py preloads)")

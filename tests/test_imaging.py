@@ -13,7 +13,7 @@ from app.imaging import (OVERLAY_MAX_SIDE, check_looks_like_ultrasound, decode_u
 from conftest import BUSI_DIR, SCANS
 from upload_samples import encode, exif_rotated, scan
 
-LIMITS = {"max_pixels": 40_000_000, "min_side": 64}
+LIMITS = {"max_pixels": 16_000_000, "min_side": 64}
 
 
 def busi_scans() -> list:
