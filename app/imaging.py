@@ -103,13 +103,13 @@ def check_looks_like_ultrasound(image: Image.Image) -> None:
 
 def overlay_png(image: Image.Image, mask: np.ndarray) -> bytes:
     """PNG of the scan (at most OVERLAY_MAX_SIDE px) with the lesion mask's outline drawn on it."""
-    rgb = np.array(image.convert("RGB"))
-    mask = mask.astype(np.uint8)
-    scale = OVERLAY_MAX_SIDE / max(rgb.shape[:2])
-    if scale < 1:
-        size = (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale))
-        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    scan, mask = np.asarray(image), mask.astype(np.uint8)
+    scale = OVERLAY_MAX_SIDE / max(scan.shape[:2])
+    if scale < 1:  # shrink first: colour conversion and drawing then work on few pixels
+        size = (round(scan.shape[1] * scale), round(scan.shape[0] * scale))
+        scan = cv2.resize(scan, size, interpolation=cv2.INTER_AREA)
         mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
+    rgb = cv2.cvtColor(scan, cv2.COLOR_GRAY2RGB) if scan.ndim == 2 else scan.copy()
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     thickness = max(2, round(max(rgb.shape[:2]) / 300))
     cv2.drawContours(rgb, contours, -1, (0, 0, 0), thickness + 2, lineType=cv2.LINE_AA)
