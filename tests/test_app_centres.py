@@ -56,3 +56,9 @@ def test_typed_location_is_escaped_when_shown(submit_form, scan_bytes):
     page = submit_form(scan_bytes, location="<script>alert(1)</script>, Hamilton, ON").get_data(as_text=True)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # shown back (approximate match)...
     assert "<script>alert(1)" not in page  # ...as text, never as markup
+
+
+def test_typed_location_is_kept_and_escaped_when_the_upload_fails(submit_form):
+    page = submit_form(b"", location='"><script>alert(1)</script>').get_data(as_text=True)
+    assert 'value="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in page
+    assert "<script>alert(1)" not in page
