@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.explain import CLASS_TITLES, DISCLAIMER_DETAIL, UNCERTAIN_NOTE
 from app.imaging import ACCEPTED_FORMATS_TEXT, overlay_png, png_data_uri
@@ -12,11 +13,19 @@ bp = Blueprint("views", __name__)
 
 
 def render_upload_page(error: str | None = None) -> str:
-    """The upload form, with `error` shown above it when the last upload failed."""
+    """The upload form, with `error` shown above it when the last upload failed (and the
+    location the user typed filled in again)."""
     max_bytes = current_app.config["MAX_CONTENT_LENGTH"]
     return render_template("index.html", error=error, accepted=ACCEPTED_FORMATS_TEXT,
                            max_bytes=max_bytes, max_mb=f"{max_bytes / (1024 * 1024):g}",
-                           upload_field=UPLOAD_FIELD)
+                           upload_field=UPLOAD_FIELD, location=_typed_location())
+
+
+def _typed_location() -> str:
+    try:
+        return request.form.get("location", "")
+    except RequestEntityTooLarge:  # the body was refused unread: there is nothing to refill
+        return ""
 
 
 @bp.get("/")
