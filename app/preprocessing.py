@@ -70,17 +70,22 @@ def unet_input(square: np.ndarray) -> np.ndarray:
 
 
 def mask_from_probability(probability: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Binary (height, width) mask from the UNet's probability map, specks and unsure blobs removed."""
+    """Binary (height, width) mask from the UNet's probability map, specks and unsure blobs removed.
+
+    Blobs are judged on the MODEL_SIZE square and only the cleaned map is resized to the
+    scan, so a large upload costs one float map at its size, not a stack of them.
+    """
     import cv2
 
-    resized = cv2.resize(probability.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
-    mask = (resized > MASK_THRESHOLD).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    probability = cv2.resize(probability.astype(np.float32), (MODEL_SIZE, MODEL_SIZE), interpolation=cv2.INTER_LINEAR)
+    blobs = (probability > MASK_THRESHOLD).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(blobs, connectivity=8)
     areas = stats[:, cv2.CC_STAT_AREA]
-    mean_probability = np.bincount(labels.ravel(), weights=resized.ravel(), minlength=count) / np.maximum(areas, 1)
-    keep = (areas >= MIN_LESION_FRACTION * height * width) & (mean_probability >= MIN_LESION_CONFIDENCE)
+    mean_probability = np.bincount(labels.ravel(), weights=probability.ravel(), minlength=count) / np.maximum(areas, 1)
+    keep = (areas >= MIN_LESION_FRACTION * probability.size) & (mean_probability >= MIN_LESION_CONFIDENCE)
     keep[0] = False
-    return keep[labels]
+    cleaned = np.where(keep[labels], probability, 0.0).astype(np.float32)
+    return cv2.resize(cleaned, (width, height), interpolation=cv2.INTER_LINEAR) > MASK_THRESHOLD
 
 
 def classifier_input(square: np.ndarray, square_mask: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from sklearn import metrics as skm  # noqa: E402
 
 from app.pipeline import CARD_FILE, Pipeline  # noqa: E402
 from app.preprocessing import CLASS_NAMES, classifier_input, resize_for_model, softmax  # noqa: E402
+from training import card as model_card  # noqa: E402
 from training import data  # noqa: E402
 from training.metrics import dice, expected_calibration_error, iou, pixel_accuracy, reliability_bins  # noqa: E402
 
@@ -160,6 +161,7 @@ def write_report(data_root, manifest: dict, models_dir: Path, run_dir: Path, rep
     card = json.loads(card_path.read_text())
     card.setdefault("metrics", {})[split] = results
     card_path.write_text(json.dumps(card, indent=2) + "\n")
+    model_card.write(models_dir)
     print(render_markdown(results, pipeline.card), flush=True)
     return results
 

@@ -1,0 +1,75 @@
+"""The bundled models: card matches files, real BUSI images predict, CLI contract."""
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.pipeline import DEFAULT_MODELS_DIR, Pipeline
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "tests" / "fixtures"
+
+
+def real_scans():
+    return sorted(p for p in FIXTURES.glob("*.png") if "_mask" not in p.name)
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    return Pipeline.load()
+
+
+def test_card_checksums_match_the_files():
+    card = json.loads((DEFAULT_MODELS_DIR / "model_card.json").read_text())
+    assert set(card["files"]) == {"unet.tflite", "classifier.tflite"}
+    for name, facts in card["files"].items():
+        assert hashlib.sha256((DEFAULT_MODELS_DIR / name).read_bytes()).hexdigest() == facts["sha256"], name
+
+
+def test_real_busi_images_predict(pipeline):
+    scans = real_scans()
+    assert scans, "tests/fixtures holds real BUSI scans"
+    for path in scans:
+        with Image.open(path) as image:
+            prediction = pipeline.predict(image)
+            width, height = image.size
+        assert prediction.label in ("benign", "malignant", "normal")
+        assert sum(prediction.probabilities.values()) == pytest.approx(1.0)
+        assert prediction.mask.shape == (height, width)
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "app.predict", *map(str, args)], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_cli_contract(tmp_path):
+    scan = real_scans()[0]
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    result = run_cli(scan, broken, "--masks-dir", tmp_path / "masks")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["file"] for r in records] == [str(scan), str(broken)]
+    good, bad = records
+    assert set(good) == {"file", "label", "probabilities"}
+    assert set(good["probabilities"]) == {"benign", "malignant", "normal"}
+    assert set(bad) == {"file", "error"}
+    mask = np.asarray(Image.open(tmp_path / "masks" / f"{scan.stem}_pred.png"))
+    assert mask.shape == np.asarray(Image.open(scan).convert("L")).shape
+    assert set(np.unique(mask)) <= {0, 255}
+
+
+def test_cli_agrees_with_the_pipeline(pipeline):
+    scan = real_scans()[0]
+    record = json.loads(run_cli(scan).stdout.splitlines()[0])
+    with Image.open(scan) as image:
+        expected = pipeline.predict(image)
+    assert record["label"] == expected.label
+    for name, p in expected.probabilities.items():
+        assert record["probabilities"][name] == pytest.approx(p, abs=1e-6)
