@@ -1,8 +1,6 @@
 """Centre data, nearest-centre ranking and locate_and_find(). No network: the
 autouse fixture makes every socket connection fail."""
-import math
 import re
-import socket
 import time
 
 import pytest
@@ -10,26 +8,12 @@ from geopy.distance import geodesic
 from geopy.location import Location
 
 from app import geocode
+from geo_helpers import haversine_km, no_network  # noqa: F401 (fixture)
 from app.centres import load_centres, locate_and_find, nearest
 from app.geocode import Geocoder, LocationError, LocationNotFound, NOT_FOUND_MESSAGE
 
 
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError("tests must not use the network")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-
-
-def haversine_km(lat1, lon1, lat2, lon2):
-    """Independent of geopy: a plain spherical distance."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = (math.sin((p2 - p1) / 2) ** 2
-         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
-    return 2 * 6371.0088 * math.asin(math.sqrt(a))
+pytestmark = pytest.mark.usefixtures("no_network")
 
 
 # --- the data file ------------------------------------------------------------------

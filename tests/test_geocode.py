@@ -1,8 +1,6 @@
 """Offline geocoder and the optional Nominatim fallback. No test touches the network:
 the autouse fixture makes every socket connection fail."""
 import logging
-import math
-import socket
 from types import SimpleNamespace
 
 import pytest
@@ -10,25 +8,12 @@ from geopy.exc import GeocoderTimedOut, GeocoderUnavailable
 from geopy.location import Location
 
 from app import geocode
+from geo_helpers import haversine_km as km, no_network  # noqa: F401 (fixture)
 from app.geocode import (NOT_FOUND_MESSAGE, Geocoder, GeocodeResult, LocationError,
                          LocationNotFound, fold, geocode_offline, parse_coordinates, place_key)
 
 
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError("tests must not use the network")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-
-
-def km(lat1, lon1, lat2, lon2):
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = (math.sin((p2 - p1) / 2) ** 2
-         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
-    return 2 * 6371.0 * math.asin(math.sqrt(a))
+pytestmark = pytest.mark.usefixtures("no_network")
 
 
 HAMILTON_ON = (43.2501, -79.8496)

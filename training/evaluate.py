@@ -72,14 +72,8 @@ def _plot_roc(labels, probabilities, path):
     for k, name in enumerate(CLASS_NAMES):
         fpr, tpr, _ = skm.roc_curve(labels == k, probabilities[:, k])
         ax.plot(fpr, tpr, label=f"{name} (AUC {skm.auc(fpr, tpr):.2f})")
-    ax.plot([0, 1], [0, 1], "k:", linewidth=0.8)
-    ax.set_xlabel("false positive rate")
-    ax.set_ylabel("true positive rate")
-    ax.legend(loc="lower right", fontsize=8)
-    ax.set_title("ROC, one class vs rest")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _finish_diagonal_plot(fig, ax, "false positive rate", "true positive rate", "ROC, one class vs rest",
+                          "lower right", path)
 
 
 def _plot_reliability(labels, uncalibrated, calibrated, path):
@@ -88,11 +82,16 @@ def _plot_reliability(labels, uncalibrated, calibrated, path):
         rows = reliability_bins(probs, labels)
         ax.plot([r[2] for r in rows], [r[1] for r in rows], "o-",
                 label=f"{name} (ECE {expected_calibration_error(probs, labels):.3f})")
+    _finish_diagonal_plot(fig, ax, "confidence", "accuracy", "Reliability, temperature scaling", "upper left", path)
+
+
+def _finish_diagonal_plot(fig, ax, xlabel, ylabel, title, legend_loc, path):
+    """Chance/ideal diagonal, labels and legend, then save (ROC and reliability plots share this)."""
     ax.plot([0, 1], [0, 1], "k:", linewidth=0.8)
-    ax.set_xlabel("confidence")
-    ax.set_ylabel("accuracy")
-    ax.legend(loc="upper left", fontsize=8)
-    ax.set_title("Reliability, temperature scaling")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(loc=legend_loc, fontsize=8)
+    ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
