@@ -41,8 +41,8 @@ class Explanation:
 _BY_LABEL = {
     "benign": (
         "The model sees a lump that looks benign (not cancer)",
-        "It outlined an area whose shape and edges look like those of common non-cancerous "
-        "lumps, such as cysts or fibroadenomas.",
+        "It outlined an area and estimates that it is more likely a common non-cancerous "
+        "lump, such as a cyst or a fibroadenoma, than a cancer. The model can be wrong.",
         ("Share this scan and result with your doctor: a lump that looks benign still needs "
          "a professional opinion.",
          "Your doctor may suggest a follow-up ultrasound after some months to check that "
@@ -52,9 +52,9 @@ _BY_LABEL = {
     ),
     "malignant": (
         "The model sees features that can be a sign of breast cancer",
-        "The area it outlined has features often seen in cancers, such as an irregular shape "
-        "or unclear edges. This does not mean you have cancer: benign lumps can look like "
-        "this too, and only further tests can tell.",
+        "It outlined an area and estimates that it may be a cancer. This does not mean you "
+        "have cancer: the model can be wrong, benign lumps can look similar, and only "
+        "further tests can tell.",
         ("Make an appointment with your doctor soon, and bring this scan with you.",
          "Ask whether you need a diagnostic mammogram or another ultrasound and, possibly, a "
          "biopsy (a small sample of tissue) to find out what the area is.",
