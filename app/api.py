@@ -5,11 +5,12 @@ import base64
 
 from flask import Blueprint, current_app, jsonify, request
 
+from app.centres import locate_and_find
 from app.errors import InputError
 from app.explain import DISCLAIMER
-from app.geocode import LocationNotFound
+from app.geocode import LocationError, LocationNotFound
 from app.imaging import lesion_summary, mask_png
-from app.triage import analyse_upload
+from app.triage import LOCATION_FIELDS, analyse_upload
 
 bp = Blueprint("api", __name__)
 
@@ -20,9 +21,7 @@ def predict():
     if analysis.location_error:
         # A program can resend at once, so a bad location is an error here (the page,
         # where the file would have to be chosen again, shows the result instead).
-        if isinstance(analysis.location_error, LocationNotFound):
-            raise InputError(422, "location_not_found", str(analysis.location_error))
-        raise InputError(400, "invalid_location", str(analysis.location_error))
+        raise _location_input_error(analysis.location_error)
     prediction, explanation = analysis.prediction, analysis.explanation
     return jsonify(
         label=prediction.label,
@@ -36,6 +35,25 @@ def predict():
         model={"version": current_app.extensions["pipeline"].version},
         **(analysis.nearby or {}),
     )
+
+
+@bp.get("/api/v1/centres")
+def centres():
+    """Nearest centres to `location` (typed text) or `latitude` + `longitude`, `limit` 1-10."""
+    try:
+        found = locate_and_find(*(request.args.get(name) for name in LOCATION_FIELDS),
+                                limit=request.args.get("limit", current_app.config["CENTRES_LIMIT"]),
+                                geocoder=current_app.extensions["geocoder"])
+    except LocationError as error:
+        raise _location_input_error(error) from None
+    return jsonify(found)
+
+
+def _location_input_error(error: LocationError) -> InputError:
+    """Unknown place: 422 (the request was well formed); anything else: 400."""
+    if isinstance(error, LocationNotFound):
+        return InputError(422, "location_not_found", str(error))
+    return InputError(400, "invalid_location", str(error))
 
 
 @bp.get("/healthz")
