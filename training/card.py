@@ -20,6 +20,16 @@ def _metrics_rows(metrics: dict) -> list[str]:
     return rows
 
 
+def _baseline_lines(metrics: dict) -> list[str]:
+    """The raw-image baseline (same classifier and settings, no mask), where it was evaluated."""
+    found = {split: r["baseline_raw_images"] for split, r in sorted(metrics.items()) if r.get("baseline_raw_images")}
+    if not found:
+        return []
+    return ["Baseline, the same EfficientNetB3 trained and scored on raw images (not bundled): " + "; ".join(
+        f"{split} accuracy {_pct(b['accuracy'])}, macro-F1 {b['macro_f1']:.3f}, malignant recall "
+        f"{b['malignant_recall']:.3f}, ROC AUC {b['roc_auc_macro']:.3f}" for split, b in found.items()) + ".", ""]
+
+
 def render(card: dict) -> str:
     wall = card.get("training_wall_time_minutes", {})
     agreement = card.get("litert_vs_keras", {})
@@ -80,6 +90,7 @@ def render(card: dict) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         *_metrics_rows(card.get("metrics", {})),
         "",
+        *_baseline_lines(card.get("metrics", {})),
         f"Calibration: temperature {card['calibration']['temperature']} ({card['calibration'].get('method', '')}).",
         "",
         "## Serving",

@@ -130,7 +130,11 @@ def baseline_metrics(run_dir: Path, images, labels) -> dict | None:
 
 
 def write_report(data_root, manifest: dict, models_dir: Path, run_dir: Path, report_dir: Path, split: str = "test"):
-    """Score the bundled models on `split`, write report_dir/README.md with plots, update the card."""
+    """Score the bundled models on `split`, write a README.md with plots, update the card.
+
+    The test split's report is report_dir itself; any other split's goes in a subfolder.
+    """
+    report_dir = report_dir if split == "test" else report_dir / split
     report_dir.mkdir(parents=True, exist_ok=True)
     samples, images, true_masks = data.load_split(data_root, manifest, split)
     labels = np.array([CLASS_NAMES.index(s.label) for s in samples])
