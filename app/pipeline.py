@@ -20,7 +20,8 @@ from app.preprocessing import (
     CLASS_NAMES,
     MODEL_SIZE,
     classifier_input,
-    mask_from_probability,
+    clean_probability,
+    mask_at,
     resize_for_model,
     softmax,
     to_gray_array,
@@ -100,8 +101,9 @@ class Pipeline:
         square = resize_for_model(gray)
         probability = self._unet(unet_input(square)[None])[..., 0]
         timings["segment"] = (time.perf_counter() - start) * 1000
-        mask = mask_from_probability(probability, *gray.shape)
-        square_mask = mask_from_probability(probability, MODEL_SIZE, MODEL_SIZE)
+        cleaned = clean_probability(probability)
+        mask = mask_at(cleaned, *gray.shape)
+        square_mask = mask_at(cleaned, MODEL_SIZE, MODEL_SIZE)
         start = time.perf_counter()
         logits = self._classifier(classifier_input(square, square_mask)[None])
         timings["classify"] = (time.perf_counter() - start) * 1000

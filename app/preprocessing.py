@@ -69,11 +69,11 @@ def unet_input(square: np.ndarray) -> np.ndarray:
     return (small.astype(np.float32) / 255.0)[..., None]
 
 
-def mask_from_probability(probability: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Binary (height, width) mask from the UNet's probability map, specks and unsure blobs removed.
+def clean_probability(probability: np.ndarray) -> np.ndarray:
+    """The UNet's probability map on the MODEL_SIZE square with specks and unsure blobs zeroed.
 
-    Blobs are judged on the MODEL_SIZE square and only the cleaned map is resized to the
-    scan, so a large upload costs one float map at its size, not a stack of them.
+    Blobs are judged on the square and only this cleaned map is resized to the scan, so a
+    large upload costs one float map at its size, not a stack of them.
     """
     import cv2
 
@@ -84,8 +84,24 @@ def mask_from_probability(probability: np.ndarray, height: int, width: int) -> n
     mean_probability = np.bincount(labels.ravel(), weights=probability.ravel(), minlength=count) / np.maximum(areas, 1)
     keep = (areas >= MIN_LESION_FRACTION * probability.size) & (mean_probability >= MIN_LESION_CONFIDENCE)
     keep[0] = False
-    cleaned = np.where(keep[labels], probability, 0.0).astype(np.float32)
+    return np.where(keep[labels], probability, 0.0).astype(np.float32)
+
+
+def mask_at(cleaned: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Binary (height, width) mask from a `clean_probability` map."""
+    import cv2
+
     return cv2.resize(cleaned, (width, height), interpolation=cv2.INTER_LINEAR) > MASK_THRESHOLD
+
+
+def mask_from_probability(probability: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Binary (height, width) lesion mask straight from the UNet's probability map."""
+    return mask_at(clean_probability(probability), height, width)
+
+
+def baseline_input(square: np.ndarray) -> np.ndarray:
+    """The raw-image baseline's input: `classifier_input` with a mask that covers everything."""
+    return classifier_input(square, np.ones(square.shape, dtype=bool))
 
 
 def classifier_input(square: np.ndarray, square_mask: np.ndarray) -> np.ndarray:

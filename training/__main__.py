@@ -24,7 +24,7 @@ def cmd_split(args):
 def cmd_train(args):
     import numpy as np
 
-    from app.preprocessing import CLASS_NAMES, classifier_input
+    from app.preprocessing import CLASS_NAMES, baseline_input, classifier_input
     from training import data, train
 
     manifest = json.loads(Path(args.manifest).read_text())
@@ -48,8 +48,7 @@ def cmd_train(args):
                                "classifier", conditioned=True, epochs=args.classifier_epochs,
                                weights=args.weights, seed=args.seed)
     if "baseline" in args.stages:
-        ones = np.ones_like(val_masks)
-        val_inputs = np.stack([classifier_input(s, m) for s, m in zip(val_squares, ones)])
+        val_inputs = np.stack([baseline_input(s) for s in val_squares])
         train.train_classifier((train_squares, train_masks), train_labels, val_inputs, val_labels, run_dir,
                                "baseline", conditioned=False, epochs=args.classifier_epochs,
                                weights=args.weights, seed=args.seed)

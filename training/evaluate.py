@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 from sklearn import metrics as skm  # noqa: E402
 
 from app.pipeline import CARD_FILE, Pipeline  # noqa: E402
-from app.preprocessing import CLASS_NAMES, classifier_input, resize_for_model, softmax  # noqa: E402
+from app.preprocessing import CLASS_NAMES, baseline_input, resize_for_model, softmax  # noqa: E402
 from training import card as model_card  # noqa: E402
 from training import data  # noqa: E402
 from training.metrics import dice, expected_calibration_error, iou, pixel_accuracy, reliability_bins  # noqa: E402
@@ -125,7 +125,7 @@ def baseline_metrics(run_dir: Path, images, labels) -> dict | None:
     import keras
 
     model = keras.models.load_model(path, compile=False)
-    inputs = np.stack([classifier_input(resize_for_model(img), np.ones((256, 256), bool)) for img in images])
+    inputs = np.stack([baseline_input(resize_for_model(img)) for img in images])
     return classification_metrics(labels, softmax(model.predict(inputs, batch_size=16, verbose=0)))
 
 

@@ -11,8 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from app.preprocessing import CLASS_NAMES, UNET_SIZE, classifier_input, unet_input
-from training import data
+from app.preprocessing import CLASS_NAMES, baseline_input, classifier_input, unet_input
 from training.augment import build_augmentation, perturb_mask
 from training.models import build_classifier, build_unet
 
@@ -141,8 +140,8 @@ def train_classifier(train_set, train_labels, val_inputs, val_labels, run_dir: P
     one_hot = keras.utils.to_categorical(train_labels, len(CLASS_NAMES))
 
     def example(img, mask, i, rng):
-        mask = perturb_mask(mask, rng) if conditioned else np.ones_like(mask)
-        return classifier_input(img, mask), one_hot[i]
+        inputs = classifier_input(img, perturb_mask(mask, rng)) if conditioned else baseline_input(img)
+        return inputs, one_hot[i]
 
     batches = AugmentedBatches(squares, masks, example, seed)
     validation = (val_inputs, keras.utils.to_categorical(val_labels, len(CLASS_NAMES)))
