@@ -22,6 +22,12 @@ UNCERTAIN_NOTE = ("The model is uncertain about this scan: no answer reached "
                   "doctor to look at the scan.")
 
 
+# When malignant is reported although another answer is more probable (see
+# app.pipeline.decide), the summary says so instead of implying it is the likeliest answer.
+FLAGGED_NOTE = ("Another answer is more likely, but the estimated chance of a cancer ({chance:.0%}) is "
+                "high enough that we flag it: a doctor should check this scan.")
+
+
 @dataclass(frozen=True)
 class Explanation:
     headline: str
@@ -77,4 +83,6 @@ _BY_LABEL = {
 def explain(label: str, probabilities: dict[str, float]) -> Explanation:
     """The texts for the predicted `label`, flagged uncertain when no class is clearly ahead."""
     headline, summary, next_steps = _BY_LABEL[label]
+    if probabilities[label] < max(probabilities.values()):
+        summary = f"{summary} {FLAGGED_NOTE.format(chance=probabilities[label])}"
     return Explanation(headline, summary, next_steps, max(probabilities.values()) < UNCERTAIN_BELOW)

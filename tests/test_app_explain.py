@@ -30,3 +30,10 @@ def test_low_top_probability_is_flagged_uncertain():
     assert explanation.uncertain
     assert "The model is uncertain" in explanation.text
     assert not explain("benign", {"benign": UNCERTAIN_BELOW, "malignant": 0.3, "normal": 0.1}).uncertain
+
+
+def test_malignant_flagged_below_the_top_class_says_so_with_its_chance():
+    explanation = explain("malignant", {"benign": 0.55, "malignant": 0.35, "normal": 0.1})
+    assert "Another answer is more likely" in explanation.summary and "35%" in explanation.summary
+    assert explanation.uncertain
+    assert "Another answer" not in explain("malignant", {"benign": 0.3, "malignant": 0.6, "normal": 0.1}).summary

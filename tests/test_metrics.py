@@ -56,3 +56,26 @@ def test_segmentation_metrics_average_lesions_and_flag_normals():
     m = segmentation_metrics([PRED, TRUTH, PRED, empty], [TRUTH, TRUTH, empty, empty], [0, 1, 2, 2])
     assert m["dice_lesion_images"] == pytest.approx((0.5 + 1.0) / 2)
     assert m["false_lesion_rate_normal"] == pytest.approx(0.5)
+
+
+def test_decision_flags_malignant_at_the_threshold_else_takes_the_top_class():
+    from app.pipeline import decide
+
+    probabilities = np.array([[0.6, 0.3, 0.1], [0.6, 0.25, 0.15], [0.1, 0.2, 0.7], [0.2, 0.7, 0.1]])
+    assert decide(probabilities, 0.3).tolist() == [1, 0, 2, 1]
+    assert decide(probabilities).tolist() == [0, 0, 2, 1]  # default: the most probable class
+
+
+def test_malignant_threshold_is_the_highest_that_meets_the_recall_target():
+    from training.export import MIN_MALIGNANT_THRESHOLD, choose_malignant_threshold
+
+    # ten cancers with malignant probabilities 0.30, 0.35 ... 0.75; argmax finds the five above 0.5
+    p_malignant = np.linspace(0.3, 0.75, 10)
+    probabilities = np.stack([1 - p_malignant, p_malignant, np.zeros(10)], axis=1)
+    cancers = np.ones(10, dtype=int)
+    # 90% recall = 9 of 10: every cancer but the one at 0.30, so the threshold is 0.35
+    assert choose_malignant_threshold(probabilities, cancers) == pytest.approx(0.35)
+    # the same cancers 0.25 lower would need 0.10: the floor stops it
+    assert choose_malignant_threshold(probabilities - [-0.25, 0.25, 0], cancers) == MIN_MALIGNANT_THRESHOLD
+    confident = np.tile([0.05, 0.9, 0.05], (10, 1))
+    assert choose_malignant_threshold(confident, cancers) == 1.0  # argmax already finds them all

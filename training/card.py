@@ -30,6 +30,16 @@ def _baseline_lines(metrics: dict) -> list[str]:
         f"{b['malignant_recall']:.3f}, ROC AUC {b['roc_auc_macro']:.3f}" for split, b in found.items()) + ".", ""]
 
 
+def _decision_lines(decision: dict | None) -> list[str]:
+    """How the reported label follows from the probabilities (labels and metrics above use it)."""
+    if not decision:
+        return []
+    return [f"Reported label: {decision['rule']}; malignant threshold {decision['malignant_threshold']:.3f}, "
+            f"the highest that finds {decision['malignant_recall_target_on_validation']:.0%} of the validation "
+            f"cancers but never below {decision['minimum_threshold']} (a missed cancer costs more than a second "
+            "look at a benign lump; a calibrated chance of 20% already warrants a doctor's look).", ""]
+
+
 def render(card: dict) -> str:
     wall = card.get("training_wall_time_minutes", {})
     agreement = card.get("litert_vs_keras", {})
@@ -59,6 +69,9 @@ def render(card: dict) -> str:
         f"Backbone weights: **{card['weights']}** (ImageNet weights could not be downloaded where it was "
         "trained; `--weights imagenet` uses them where they can be had).",
         "",
+        *(["At inference the classifier's logits are averaged over the input and its mirror image "
+           "(`benchmarks/ablation_val.py` measures the effect on validation).", ""]
+          if card.get("inference", {}).get("flip_average") else []),
         "The classifier was trained on ground-truth masks perturbed to look like UNet output (eroded or "
         "dilated edges, missed lesions, spurious blobs at the rate the UNet makes them on validation) and "
         "validated, calibrated and tested on **UNet-predicted masks only**.",
@@ -93,6 +106,7 @@ def render(card: dict) -> str:
         *_baseline_lines(card.get("metrics", {})),
         f"Calibration: temperature {card['calibration']['temperature']} ({card['calibration'].get('method', '')}).",
         "",
+        *_decision_lines(card.get("decision")),
         "## Serving",
         "",
         "LiteRT (`ai-edge-litert`, XNNPACK, 2 threads), float32 weights, batch size fixed at 1; no TensorFlow "
@@ -106,7 +120,9 @@ def render(card: dict) -> str:
         "## Training cost",
         "",
         "Wall time on a 2-core CPU (no GPU), minutes: "
-        + ", ".join(f"{k} {v}" for k, v in wall.items()) + f" (total {sum(wall.values()):.1f}).",
+        + ", ".join(f"{k} {v}" for k, v in wall.items())
+        + f"; the bundled UNet and classifier together {wall.get('unet', 0) + wall.get('classifier', 0):.1f} "
+        "(the baseline is optional and not bundled), plus about 5 to export and evaluate.",
         "",
         "## Files",
         "",

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from app.pipeline import CARD_FILE, CLASSIFIER_FILE, UNET_FILE
+from app.pipeline import CARD_FILE, CLASSIFIER_FILE, FLIP_AVERAGE, UNET_FILE
 from app.preprocessing import CLASS_NAMES, CLASSIFIER_SIZE, MODEL_SIZE, UNET_SIZE, softmax
 
 
@@ -30,6 +30,11 @@ def file_facts(path: Path) -> dict:
     return {"sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "bytes": path.stat().st_size}
 
 
+def models_version(files: dict) -> str:
+    """Eight hex digits that change whenever either model file does."""
+    return hashlib.sha256("".join(facts["sha256"] for facts in files.values()).encode()).hexdigest()[:8]
+
+
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     """Temperature minimising validation negative log-likelihood (Guo et al., 2017)."""
     from scipy.optimize import minimize_scalar
@@ -39,6 +44,24 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
         return -np.mean(np.log(probs[np.arange(len(labels)), labels] + 1e-12))
 
     return float(np.exp(minimize_scalar(nll, bounds=(-3, 3), method="bounded").x))
+
+
+MALIGNANT_RECALL_TARGET = 0.9  # on validation, a margin above the 0.85 the product asks for
+MIN_MALIGNANT_THRESHOLD = 0.2  # never flag a scan on a lower chance than this
+
+
+def choose_malignant_threshold(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    """The highest malignant threshold that still finds MALIGNANT_RECALL_TARGET of the
+    validation cancers (1.0 when the most probable class already does), never below
+    MIN_MALIGNANT_THRESHOLD. The highest, so benign scans are flagged as little as possible.
+    """
+    from app.pipeline import MALIGNANT, decide
+
+    cancers = labels == MALIGNANT
+    for threshold in np.unique(np.r_[probabilities[cancers, MALIGNANT], 1.0])[::-1]:
+        if np.mean(decide(probabilities[cancers], threshold) == MALIGNANT) >= MALIGNANT_RECALL_TARGET:
+            return max(float(threshold), MIN_MALIGNANT_THRESHOLD)
+    return MIN_MALIGNANT_THRESHOLD
 
 
 def keras_runner(model: keras.Model):
@@ -101,6 +124,7 @@ def export_models(run_dir: Path, models_dir: Path, args) -> dict:
         "weights": "imagenet" if args.weights else "none (trained from scratch)",
         "training_wall_time_minutes": {k: round(v / 60, 1) for k, v in wall.items()},
         "calibration": {"temperature": 1.0},
+        "inference": {"flip_average": FLIP_AVERAGE},
     }
     (models_dir / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
 
@@ -110,11 +134,18 @@ def export_models(run_dir: Path, models_dir: Path, args) -> dict:
     labels = np.array([CLASS_NAMES.index(s.label) for s in samples])
     card["calibration"] = {"method": "temperature scaling on the validation split",
                            "temperature": round(fit_temperature(np.stack([p.logits for p in served]), labels), 4)}
+    calibrated = softmax(np.stack([p.logits for p in served]), card["calibration"]["temperature"])
+    card["decision"] = {"rule": "malignant when its calibrated probability reaches the threshold, "
+                                "else the most probable class",
+                        "malignant_recall_target_on_validation": MALIGNANT_RECALL_TARGET,
+                        "minimum_threshold": MIN_MALIGNANT_THRESHOLD,
+                        "malignant_threshold": choose_malignant_threshold(calibrated, labels)}
     reference = Pipeline(keras_runner(models["unet"]), keras_runner(models["classifier"]), card)
     pipeline.temperature = reference.temperature
+    pipeline.malignant_threshold = reference.malignant_threshold
     card["litert_vs_keras"] = agreement(reference, pipeline, images)
-    card["version"] = f"{card['version']}-{file_facts(models_dir / CLASSIFIER_FILE)['sha256'][:8]}"
     card["files"] = {f: file_facts(models_dir / f) for f in (UNET_FILE, CLASSIFIER_FILE)}
+    card["version"] = f"{card['version']}-{models_version(card['files'])}"
     (models_dir / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
-    print(json.dumps(card["calibration"]), flush=True)
+    print(json.dumps({"calibration": card["calibration"], "decision": card["decision"]}), flush=True)
     return card

@@ -11,7 +11,7 @@ from keras import layers
 from app.preprocessing import CLASS_NAMES, CLASSIFIER_SIZE, UNET_SIZE
 
 UNET_FILTERS = (16, 32, 64, 128, 256)  # one entry per level; 5 levels
-CLASSIFIER_CHANNELS = 3  # image, masked image, mask (see training.data.classifier_input)
+CLASSIFIER_CHANNELS = 3  # image, masked image, mask (see app.preprocessing.classifier_input)
 DROPOUT_RATE = 0.4
 L2_WEIGHT = 1e-4
 # Keras builds EfficientNet's batch norms with momentum 0.99, tuned for ImageNet-length runs.

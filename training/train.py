@@ -16,8 +16,8 @@ from training.augment import build_augmentation, perturb_mask
 from training.models import build_classifier, build_unet
 
 BATCH_SIZE = 16
-UNET_EPOCHS = 45
-CLASSIFIER_EPOCHS = 45
+UNET_EPOCHS = 40
+CLASSIFIER_EPOCHS = 40
 UNET_LEARNING_RATE = 2e-3
 CLASSIFIER_LEARNING_RATE = 1e-3
 
