@@ -35,7 +35,7 @@ CARD_FILE = "model_card.json"
 
 
 MALIGNANT = CLASS_NAMES.index("malignant")
-# Average the classifier's logits over the crop and its mirror image: a lesion's left and right
+# Average the classifier's logits over the input and its mirror image: a lesion's left and right
 # say the same, and the two views' errors partly cancel (measured on validation, see the card).
 FLIP_AVERAGE = True
 

@@ -37,7 +37,8 @@ def _decision_lines(decision: dict | None) -> list[str]:
     return [f"Reported label: {decision['rule']}; malignant threshold {decision['malignant_threshold']:.3f}, "
             f"the highest that finds {decision['malignant_recall_target_on_validation']:.0%} of the validation "
             f"cancers but never below {decision['minimum_threshold']} (a missed cancer costs more than a second "
-            "look at a benign lump; a calibrated chance of 20% already warrants a doctor's look).", ""]
+            f"look at a benign lump; a calibrated chance of {decision['minimum_threshold']:.0%} already warrants a "
+            "doctor's look).", ""]
 
 
 def render(card: dict) -> str:

@@ -14,7 +14,6 @@ from sklearn import metrics as skm  # noqa: E402
 from app.pipeline import CARD_FILE, FLIP_AVERAGE, Pipeline  # noqa: E402
 from app.preprocessing import CLASS_NAMES, baseline_input, resize_for_model, softmax  # noqa: E402
 from training import card as model_card  # noqa: E402
-from training.export import MIN_MALIGNANT_THRESHOLD  # noqa: E402
 from training import data  # noqa: E402
 from training.metrics import dice, expected_calibration_error, iou, pixel_accuracy, reliability_bins  # noqa: E402
 
@@ -181,7 +180,7 @@ def write_report(data_root, manifest: dict, models_dir: Path, run_dir: Path, rep
 
 def render_markdown(results: dict, card: dict) -> str:
     c, s, b = results["classification"], results["segmentation"], results["baseline_raw_images"]
-    argmax = results["most_probable_class"]
+    argmax, decision = results["most_probable_class"], card.get("decision", {})
     shown = results["shown_mask"]
     split = results["split"]
     pct = lambda v: "n/a" if v is None else f"{100 * v:.1f}%"  # noqa: E731
@@ -212,9 +211,9 @@ def render_markdown(results: dict, card: dict) -> str:
         f"{c['malignant_recall']:.3f}, macro ROC AUC {c['roc_auc_macro']:.3f}.",
         "",
         f"The reported label is malignant once the calibrated malignant probability reaches "
-        f"{results['malignant_threshold']:.3f} (chosen on validation: the highest threshold that finds 90% of its "
-        f"cancers, but never below {MIN_MALIGNANT_THRESHOLD}), else the most probable class. With the most probable "
-        f"class alone: "
+        f"{results['malignant_threshold']:.3f} (chosen on validation: the highest threshold that finds "
+        f"{decision.get('malignant_recall_target_on_validation', 0):.0%} of its cancers, but never below "
+        f"{decision.get('minimum_threshold')}), else the most probable class. With the most probable class alone: "
         f"accuracy {pct(argmax['accuracy'])}, macro-F1 {argmax['macro_f1']:.3f}, malignant recall "
         f"{argmax['malignant_recall']:.3f}.",
         "",
