@@ -34,6 +34,7 @@ def test_export_writes_models_and_a_consistent_card(exported):
         assert hashlib.sha256((root / "models" / name).read_bytes()).hexdigest() == facts["sha256"]
     assert card["calibration"]["temperature"] > 0
     assert card["training_wall_time_minutes"]["unet"] >= 0
+    assert 0.2 <= card["decision"]["malignant_threshold"] <= 1.0
     # the served LiteRT models compute what the Keras models they came from compute
     assert card["litert_vs_keras"]["unet_same_input_max_probability_difference"] < 1e-3
     assert card["litert_vs_keras"]["classifier_same_input_max_probability_difference"] < 1e-3
