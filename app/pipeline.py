@@ -40,6 +40,11 @@ MALIGNANT = CLASS_NAMES.index("malignant")
 FLIP_AVERAGE = True
 
 
+def mirror_averaged(classify, batch: np.ndarray) -> np.ndarray:
+    """`classify(batch)` averaged with `classify` of the left-right mirrored batch (NHWC)."""
+    return (classify(batch) + classify(batch[:, :, ::-1])) / 2
+
+
 def decide(probabilities: np.ndarray, malignant_threshold: float = 1.0) -> np.ndarray:
     """Class index (per row) the app reports: malignant as soon as its calibrated probability
     reaches `malignant_threshold`, else the most probable class.
@@ -140,10 +145,9 @@ class Pipeline:
 
     def classify(self, batch_of_one: np.ndarray) -> np.ndarray:
         """The classifier's logits, averaged with those of the mirrored input when flip_average is on."""
-        logits = self._classifier(batch_of_one)
         if self.flip_average:
-            logits = (logits + self._classifier(batch_of_one[:, :, ::-1])) / 2
-        return logits
+            return mirror_averaged(self._classifier, batch_of_one)
+        return self._classifier(batch_of_one)
 
     @classmethod
     def load(cls, models_dir: str | Path = DEFAULT_MODELS_DIR, num_threads: int = 2) -> "Pipeline":

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn import metrics as skm  # noqa: E402
 
-from app.pipeline import CARD_FILE, FLIP_AVERAGE, Pipeline  # noqa: E402
+from app.pipeline import CARD_FILE, FLIP_AVERAGE, Pipeline, mirror_averaged  # noqa: E402
 from app.preprocessing import CLASS_NAMES, baseline_input, resize_for_model, softmax  # noqa: E402
 from training import card as model_card  # noqa: E402
 from training import data  # noqa: E402
@@ -129,9 +129,11 @@ def baseline_metrics(run_dir: Path, images, labels) -> dict | None:
 
     model = keras.models.load_model(path, compile=False)
     inputs = np.stack([baseline_input(resize_for_model(img)) for img in images])
-    logits = model.predict(inputs, batch_size=16, verbose=0)
-    if FLIP_AVERAGE:  # the same test-time averaging as the served model, for a fair comparison
-        logits = (logits + model.predict(inputs[:, :, ::-1], batch_size=16, verbose=0)) / 2
+    def classify(batch):
+        return model.predict(batch, batch_size=16, verbose=0)
+
+    # the same test-time averaging as the served model, for a fair comparison
+    logits = mirror_averaged(classify, inputs) if FLIP_AVERAGE else classify(inputs)
     return classification_metrics(labels, softmax(logits))
 
 

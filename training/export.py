@@ -130,11 +130,11 @@ def export_models(run_dir: Path, models_dir: Path, args) -> dict:
 
     samples, images, _ = data.load_split(args.data, manifest, "val")
     pipeline = Pipeline.load(models_dir)
-    served = [pipeline.predict_gray(img) for img in images]
+    logits = np.stack([pipeline.predict_gray(img).logits for img in images])
     labels = np.array([CLASS_NAMES.index(s.label) for s in samples])
     card["calibration"] = {"method": "temperature scaling on the validation split",
-                           "temperature": round(fit_temperature(np.stack([p.logits for p in served]), labels), 4)}
-    calibrated = softmax(np.stack([p.logits for p in served]), card["calibration"]["temperature"])
+                           "temperature": round(fit_temperature(logits, labels), 4)}
+    calibrated = softmax(logits, card["calibration"]["temperature"])
     card["decision"] = {"rule": "malignant when its calibrated probability reaches the threshold, "
                                 "else the most probable class",
                         "malignant_recall_target_on_validation": MALIGNANT_RECALL_TARGET,
