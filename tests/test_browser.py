@@ -65,7 +65,10 @@ def page(browser):
 def test_upload_shows_result_with_overlay_and_centres(page, live_url, tmp_path):
     page.goto(live_url)
     page.set_input_files("#scan-file", str(SCANS["malignant"]))
-    assert page.locator("#preview").is_visible()  # client-side preview of the chosen file
+    # client-side preview of the chosen file; the browser decodes it asynchronously, so wait
+    page.wait_for_function("() => { const img = document.getElementById('preview');"
+                           " return !img.hidden && img.complete && img.naturalWidth > 0; }")
+    assert page.locator("#preview").is_visible()
     page.fill("#location", "Hamilton, ON")
     page.click("#submit")
     page.wait_for_selector("#predicted-label")
