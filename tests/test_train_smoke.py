@@ -72,7 +72,7 @@ def test_training_resumes_and_checkpoints_what_validation_scored(tmp_path):
 
     import keras
 
-    from app.preprocessing import MODEL_SIZE
+    from app.preprocessing import MODEL_SIZE, unet_input
     from training import train
 
     rng = np.random.default_rng(0)
@@ -88,6 +88,6 @@ def test_training_resumes_and_checkpoints_what_validation_scored(tmp_path):
     assert [row["epoch"] for row in rows] == ["0", "1"]
     saved = keras.models.load_model(tmp_path / "unet_last.keras", custom_objects={"dice_bce_loss": train.dice_bce_loss})
     targets = np.stack([train.unet_target(m) for m in masks])
-    inputs = np.stack([train.unet_input(s) for s in squares])
+    inputs = np.stack([unet_input(s) for s in squares])
     loss = saved.evaluate(inputs, targets, verbose=0)[0]
     assert loss == pytest.approx(float(rows[-1]["val_loss"]), rel=1e-4)
