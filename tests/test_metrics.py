@@ -79,3 +79,23 @@ def test_malignant_threshold_is_the_highest_that_meets_the_recall_target():
     assert choose_malignant_threshold(probabilities - [-0.25, 0.25, 0], cancers) == MIN_MALIGNANT_THRESHOLD
     confident = np.tile([0.05, 0.9, 0.05], (10, 1))
     assert choose_malignant_threshold(confident, cancers) == 1.0  # argmax already finds them all
+
+
+def test_missed_lesion_metrics_classify_lesion_scans_with_an_empty_mask():
+    from app.pipeline import Pipeline
+    from training.evaluate import missed_lesion_metrics
+
+    seen_masks = []
+
+    def classifier(batch):
+        """Normal when the mask channel is empty, unless the scan is bright: then malignant."""
+        seen_masks.append(batch[0, ..., 2].max())
+        return np.array([0.0, 4.0, 0.0]) if batch[0, ..., 0].mean() > 128 else np.array([0.0, 0.0, 4.0])
+
+    pipeline = Pipeline(segmenter=None, classifier=classifier, card={"version": "test"})
+    pipeline.flip_average = False
+    bright, dark = np.full((40, 50), 200, np.uint8), np.full((40, 50), 30, np.uint8)
+    labels = np.array([1, 1, 0, 2])  # malignant (bright), malignant (dark), benign (dark), normal
+    metrics = missed_lesion_metrics(pipeline, [bright, dark, dark, bright], labels)
+    assert metrics == {"lesion_scans": 3, "called_normal": pytest.approx(2 / 3), "cancers_flagged": 0.5}
+    assert seen_masks == [0.0, 0.0, 0.0]  # the normal scan is skipped; every mask channel was empty

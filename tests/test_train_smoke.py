@@ -61,6 +61,11 @@ def test_evaluate_writes_the_report(exported):
         assert (root / "report" / plot).stat().st_size > 1000
     metrics = json.loads((root / "report" / "metrics_test.json").read_text())
     assert 0 <= metrics["classification"]["accuracy"] <= 1
+    missed = metrics["lesion_mask_removed"]
+    per_class = metrics["classification"]["per_class"]
+    assert missed["lesion_scans"] == per_class["benign"]["support"] + per_class["malignant"]["support"]
+    assert "When the UNet misses the lesion" in report
+    assert "leans on the UNet's mask" in (root / "models" / "README.md").read_text()
 
 
 def test_training_resumes_and_checkpoints_what_validation_scored(tmp_path):

@@ -30,6 +30,17 @@ def _baseline_lines(metrics: dict) -> list[str]:
         f"{b['malignant_recall']:.3f}, ROC AUC {b['roc_auc_macro']:.3f}" for split, b in found.items()) + ".", ""]
 
 
+def _mask_reliance_line(metrics: dict) -> list[str]:
+    """How the classifier answers lesion scans with an empty mask, where that was measured."""
+    found = {split: r["lesion_mask_removed"] for split, r in sorted(metrics.items()) if r.get("lesion_mask_removed")}
+    if not found:
+        return []
+    return ["- The classifier leans on the UNet's mask: with the mask emptied, as when the UNet misses a lesion, " + "; ".join(
+        f"{split}: lesion scans called normal {_pct(m['called_normal'])}, cancers flagged {_pct(m['cancers_flagged'])}"
+        for split, m in found.items()) + ". A cancer the UNet misses is reported normal; the app's normal result "
+        "therefore always tells a patient with a symptom to see a doctor."]
+
+
 def _decision_lines(decision: dict | None) -> list[str]:
     """How the reported label follows from the probabilities (labels and metrics above use it)."""
     if not decision:
@@ -138,6 +149,7 @@ def render(card: dict) -> str:
         "- Small test split (about 100 images): every percentage has a wide confidence interval.",
         "- Trained from scratch (no ImageNet); a pretrained backbone would likely do better.",
         "- Burned-in calipers and annotations in BUSI can act as shortcuts.",
+        *_mask_reliance_line(card.get("metrics", {})),
     ]
     return "\n".join(lines) + "\n"
 

@@ -11,8 +11,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn import metrics as skm  # noqa: E402
 
-from app.pipeline import CARD_FILE, FLIP_AVERAGE, Pipeline, mirror_averaged  # noqa: E402
-from app.preprocessing import CLASS_NAMES, baseline_input, resize_for_model, softmax  # noqa: E402
+from app.pipeline import CARD_FILE, FLIP_AVERAGE, MALIGNANT, Pipeline, decide, mirror_averaged  # noqa: E402
+from app.preprocessing import (  # noqa: E402
+    CLASS_NAMES, MODEL_SIZE, baseline_input, classifier_input, resize_for_model, softmax)
 from training import card as model_card  # noqa: E402
 from training import data  # noqa: E402
 from training.metrics import dice, expected_calibration_error, iou, pixel_accuracy, reliability_bins  # noqa: E402
@@ -53,6 +54,23 @@ def segmentation_metrics(pred_masks, true_masks, labels) -> dict:
         "pixel_accuracy": float(np.mean([pixel_accuracy(p, t) for p, t in zip(pred_masks, true_masks)])),
         "false_lesion_rate_normal": float(np.mean([pred_masks[i].any() for i in normal])) if normal else None,
     }
+
+
+def missed_lesion_metrics(pipeline: Pipeline, images, labels) -> dict:
+    """What the served classifier says about each lesion scan when its mask is empty.
+
+    The UNet misses some lesions, and will miss more on other scanners: this measures how much
+    the answer then rests on the scan itself rather than on the mask (a triage app that calls
+    every unsegmented cancer normal fails exactly where the segmenter does).
+    """
+    lesion = np.flatnonzero(labels != CLASS_NAMES.index("normal"))
+    empty = np.zeros((MODEL_SIZE, MODEL_SIZE), dtype=bool)
+    logits = np.stack([pipeline.classify(classifier_input(resize_for_model(images[i]), empty)[None]) for i in lesion])
+    predicted = decide(softmax(logits, pipeline.temperature), pipeline.malignant_threshold)
+    cancers = labels[lesion] == MALIGNANT
+    return {"lesion_scans": int(len(lesion)),
+            "called_normal": float(np.mean(predicted == CLASS_NAMES.index("normal"))),
+            "cancers_flagged": float(np.mean(predicted[cancers] == MALIGNANT)) if cancers.any() else None}
 
 
 def _plot_confusion(matrix, title, path):
@@ -160,7 +178,8 @@ def write_report(data_root, manifest: dict, models_dir: Path, run_dir: Path, rep
                "ece_uncalibrated": expected_calibration_error(uncalibrated, labels),
                "segmentation": segmentation_metrics([p.segmentation for p in predictions], true_masks, labels),
                "shown_mask": segmentation_metrics(pred_masks, true_masks, labels),
-               "baseline_raw_images": baseline_metrics(run_dir, images, labels)}
+               "baseline_raw_images": baseline_metrics(run_dir, images, labels),
+               "lesion_mask_removed": missed_lesion_metrics(pipeline, images, labels)}
     _plot_confusion(results["classification"]["confusion"], f"UNet-masked, {split}", report_dir / "confusion.png")
     if results["baseline_raw_images"]:
         _plot_confusion(results["baseline_raw_images"]["confusion"], f"raw images, {split}",
@@ -250,6 +269,12 @@ def render_markdown(results: dict, card: dict) -> str:
         "",
         "![overlays](overlays.png)",
     ]
+    missed = results.get("lesion_mask_removed")
+    if missed:
+        lines += ["", "## When the UNet misses the lesion", "",
+                  f"Each of the {missed['lesion_scans']} lesion scans classified again with an empty mask, as if the "
+                  f"UNet had found nothing: called normal {pct(missed['called_normal'])}, cancers still flagged "
+                  f"malignant {pct(missed['cancers_flagged'])}. This is how far the answer rests on the mask."]
     if b:
         lines += ["", "## Baseline: the same classifier on raw images", "",
                   f"Accuracy {pct(b['accuracy'])}, macro-F1 {b['macro_f1']:.3f}, malignant recall "
