@@ -20,9 +20,14 @@ def _metrics_rows(metrics: dict) -> list[str]:
     return rows
 
 
+def _per_split(metrics: dict, key: str) -> dict:
+    """`key`'s result for each split where the evaluation measured it."""
+    return {split: result[key] for split, result in sorted(metrics.items()) if result.get(key)}
+
+
 def _baseline_lines(metrics: dict) -> list[str]:
     """The raw-image baseline (same classifier and settings, no mask), where it was evaluated."""
-    found = {split: r["baseline_raw_images"] for split, r in sorted(metrics.items()) if r.get("baseline_raw_images")}
+    found = _per_split(metrics, "baseline_raw_images")
     if not found:
         return []
     return ["Baseline, the same EfficientNetB3 trained and scored on raw images (not bundled): " + "; ".join(
@@ -32,13 +37,13 @@ def _baseline_lines(metrics: dict) -> list[str]:
 
 def _mask_reliance_line(metrics: dict) -> list[str]:
     """How the classifier answers lesion scans with an empty mask, where that was measured."""
-    found = {split: r["lesion_mask_removed"] for split, r in sorted(metrics.items()) if r.get("lesion_mask_removed")}
+    found = _per_split(metrics, "lesion_mask_removed")
     if not found:
         return []
     return ["- The classifier leans on the UNet's mask: with the mask emptied, as when the UNet misses a lesion, " + "; ".join(
         f"{split}: lesion scans called normal {_pct(m['called_normal'])}, cancers flagged {_pct(m['cancers_flagged'])}"
-        for split, m in found.items()) + ". A cancer the UNet misses is reported normal; the app's normal result "
-        "therefore always tells a patient with a symptom to see a doctor."]
+        for split, m in found.items()) + ". That is why the app's normal result always tells a patient "
+        "with a symptom to see a doctor whatever it says."]
 
 
 def _decision_lines(decision: dict | None) -> list[str]:
