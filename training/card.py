@@ -42,8 +42,8 @@ def _mask_reliance_line(metrics: dict) -> list[str]:
         return []
     return ["- The classifier leans on the UNet's mask: with the mask emptied, as when the UNet misses a lesion, " + "; ".join(
         f"{split}: lesion scans called normal {_pct(m['called_normal'])}, cancers flagged {_pct(m['cancers_flagged'])}"
-        for split, m in found.items()) + ". That is why the app's normal result always tells a patient "
-        "with a symptom to see a doctor whatever it says."]
+        for split, m in found.items()) + ". That is why the app's normal result tells anyone scanned "
+        "because of a symptom to see a doctor anyway."]
 
 
 def _decision_lines(decision: dict | None) -> list[str]:
