@@ -99,3 +99,4 @@ def test_missed_lesion_metrics_classify_lesion_scans_with_an_empty_mask():
     metrics = missed_lesion_metrics(pipeline, [bright, dark, dark, bright], labels)
     assert metrics == {"lesion_scans": 3, "called_normal": pytest.approx(2 / 3), "cancers_flagged": 0.5}
     assert seen_masks == [0.0, 0.0, 0.0]  # the normal scan is skipped; every mask channel was empty
+    assert missed_lesion_metrics(pipeline, [bright], np.array([2])) is None  # no lesion scan, nothing to say

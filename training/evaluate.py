@@ -56,7 +56,7 @@ def segmentation_metrics(pred_masks, true_masks, labels) -> dict:
     }
 
 
-def missed_lesion_metrics(pipeline: Pipeline, images, labels) -> dict:
+def missed_lesion_metrics(pipeline: Pipeline, images, labels) -> dict | None:
     """What the served classifier says about each lesion scan when its mask is empty.
 
     The UNet misses some lesions, and will miss more on other scanners: this measures how much
@@ -64,6 +64,8 @@ def missed_lesion_metrics(pipeline: Pipeline, images, labels) -> dict:
     every unsegmented cancer normal fails exactly where the segmenter does).
     """
     lesion = np.flatnonzero(labels != CLASS_NAMES.index("normal"))
+    if not len(lesion):
+        return None
     empty = np.zeros((MODEL_SIZE, MODEL_SIZE), dtype=bool)
     logits = np.stack([pipeline.classify(classifier_input(resize_for_model(images[i]), empty)[None]) for i in lesion])
     predicted = decide(softmax(logits, pipeline.temperature), pipeline.malignant_threshold)
