@@ -55,3 +55,23 @@ def make_tree(root: Path, per_class: int = 7, seed: int = 0) -> Path:
     (benign / "benign (3).png").write_bytes((benign / "benign (4).png").read_bytes())
     (benign / "benign (3)_mask.png").write_bytes((benign / "benign (4)_mask.png").read_bytes())
     return root
+
+
+def make_busbra_tree(root: Path, cases: int = 12, seed: int = 0) -> Path:
+    """A tiny BUS-BRA-like folder: `bus_data.csv`, `Images/`, `Masks/`; every case has two
+    views (`-l`, `-r`) of one lesion, alternately benign and malignant; no normals."""
+    rng = np.random.default_rng(seed)
+    (root / "Images").mkdir(parents=True)
+    (root / "Masks").mkdir()
+    rows = ["ID,Case,Histology,Pathology,BIRADS,Device,Width,Height,Side,BBOX"]
+    for case in range(1, cases + 1):
+        label = "benign" if case % 2 else "malignant"
+        for side in "lr":
+            shape = (80, 64)
+            lesion = (40 + rng.integers(-6, 6), 32 + rng.integers(-6, 6), 10, 14)
+            ident = f"bus_{case:04d}-{side}"
+            Image.fromarray(scan(rng, shape, lesion)).save(root / "Images" / f"{ident}.png")
+            Image.fromarray(ellipse_mask(shape, lesion)).save(root / "Masks" / f"mask_{case:04d}-{side}.png")
+            rows.append(f'{ident},{case},x,{label},4,GE Logiq 7,64,80,{side},"[1,1,1,1]"')
+    (root / "bus_data.csv").write_text("\n".join(rows) + "\n")
+    return root

@@ -2,14 +2,63 @@
 import numpy as np
 import pytest
 
-from app.preprocessing import CLASSIFIER_SIZE, MODEL_SIZE, baseline_input, classifier_input, clean_probability
+from app.preprocessing import (
+    CLASSIFIER_SIZE, MIN_CROP_SIDE, MODEL_SIZE, classifier_input, clean_probability, lesion_box)
+
+
+def test_lesion_box_is_twice_the_lesion_centred_and_inside_the_frame():
+    mask = np.zeros((MODEL_SIZE, MODEL_SIZE), dtype=bool)
+    mask[100:140, 90:110] = True  # 40 rows x 20 columns, centre (120, 100)
+    assert lesion_box(mask) == (80, 60, 80)  # side 2 * 40, centred
+    mask[:] = False
+    mask[0:60, 200:250] = True  # near the top-right corner: shifted inside, not cut
+    top, left, side = lesion_box(mask)
+    assert (top, left, side) == (0, MODEL_SIZE - 120, 120)
+    mask[:] = False
+    mask[10:12, 10:12] = True  # a speck still gets the minimum context
+    assert lesion_box(mask)[2] == MIN_CROP_SIDE
+
+
+def test_empty_mask_gives_the_whole_frame_as_the_lesion_view():
+    square = np.random.default_rng(0).integers(0, 256, (MODEL_SIZE, MODEL_SIZE), dtype=np.uint8)
+    empty = np.zeros(square.shape, dtype=bool)
+    assert lesion_box(empty) == (0, 0, MODEL_SIZE)
+    inputs = classifier_input(square, empty, "two_view")
+    assert inputs.shape == (CLASSIFIER_SIZE, CLASSIFIER_SIZE, 2)
+    assert np.array_equal(inputs[..., 0], inputs[..., 1])
+
+
+def test_two_view_input_is_the_scan_and_the_cut_out_lesion():
+    square = np.zeros((MODEL_SIZE, MODEL_SIZE), dtype=np.uint8)
+    square[:, 128:] = 200  # right half bright
+    mask = np.zeros(square.shape, dtype=bool)
+    mask[20:60, 150:190] = True  # a lesion in the bright half: its view is all bright
+    inputs = classifier_input(square, mask, "two_view")
+    assert inputs.dtype == np.float32
+    assert inputs[..., 0].mean() == pytest.approx(100, abs=1)
+    assert np.all(inputs[..., 1] == 200)
+
+
+def test_raw_input_ignores_the_mask():
+    square = np.random.default_rng(1).integers(0, 256, (MODEL_SIZE, MODEL_SIZE), dtype=np.uint8)
+    mask = np.zeros(square.shape, dtype=bool)
+    mask[50:90, 50:90] = True
+    raw = classifier_input(square, mask, "raw")
+    assert raw.shape == (CLASSIFIER_SIZE, CLASSIFIER_SIZE, 1)
+    assert np.array_equal(raw, classifier_input(square, ~mask, "raw"))
+
+
+def test_unknown_input_kind_is_an_error():
+    square = np.zeros((MODEL_SIZE, MODEL_SIZE), dtype=np.uint8)
+    with pytest.raises(ValueError, match="two_view"):
+        classifier_input(square, square > 0, "four_view")
 
 
 def test_classifier_input_channels_are_scan_masked_scan_and_mask():
     square = np.full((MODEL_SIZE, MODEL_SIZE), 100, dtype=np.uint8)
     mask = np.zeros((MODEL_SIZE, MODEL_SIZE), dtype=bool)
     mask[64:128, 64:192] = True  # an eighth of the frame
-    inputs = classifier_input(square, mask)
+    inputs = classifier_input(square, mask, "three_channel")
     assert inputs.shape == (CLASSIFIER_SIZE, CLASSIFIER_SIZE, 3) and inputs.dtype == np.float32
     assert np.all(inputs[..., 0] == 100)
     assert inputs[..., 2].mean() / 255 == pytest.approx(1 / 8, abs=0.005)
@@ -18,13 +67,6 @@ def test_classifier_input_channels_are_scan_masked_scan_and_mask():
     assert inputs[0, 0, 1] == 0  # and is dark far from it
     # the masked channel is widened a little past the mask's edge (margin context)
     assert (inputs[..., 1] > 0).sum() > lesion.sum()
-
-
-def test_baseline_input_is_the_whole_frame_with_no_mask_information():
-    square = np.random.default_rng(0).integers(0, 256, (MODEL_SIZE, MODEL_SIZE), dtype=np.uint8)
-    inputs = baseline_input(square)
-    assert np.array_equal(inputs[..., 0], inputs[..., 1])
-    assert np.all(inputs[..., 2] == 255)
 
 
 def test_clean_probability_drops_specks_and_unsure_blobs():

@@ -86,10 +86,55 @@ def test_committed_manifest_keeps_known_duplicate_groups_together():
     """The bundled models' split: no curated duplicate group straddles two splits."""
     from pathlib import Path
 
-    manifest = json.loads((Path(data.__file__).parent / "split_manifest.json").read_text())
+    manifest = json.loads((Path(data.__file__).parent / "split_manifest_busi.json").read_text())
     split = {r["key"]: r["split"] for r in manifest["images"]}
     known = Path(__file__).resolve().parents[2] / "shared/data/busi/duplicate_groups.json"
     if not known.exists():
         pytest.skip("../shared/data/busi not beside the repo")
     for group in json.loads(known.read_text()):
         assert len({split[k] for k in group}) == 1, group
+
+
+def test_busbra_layout_is_recognised_and_its_cases_stay_on_one_side(tmp_path):
+    from synthetic_busi import make_busbra_tree
+
+    root = make_busbra_tree(tmp_path / "busbra", cases=20)
+    assert data.source_name(root) == "busbra" and data.source_name(tmp_path) == "busi"
+    samples = data.find_samples(root)
+    assert len(samples) == 40 and {s.label for s in samples} == {"benign", "malignant"}
+    assert all(len(s.mask_paths) == 1 and s.mask_paths[0].exists() for s in samples)
+    for seed in range(3):
+        manifest = data.build_manifest(root, seed)
+        assert manifest["source"] == "busbra"
+        split_of_case = {}
+        for row, sample in zip(manifest["images"], samples):
+            assert row["key"] == sample.key
+            split_of_case.setdefault(sample.case, set()).add(row["split"])
+        assert all(len(splits) == 1 for splits in split_of_case.values())
+        assert {"train", "val", "test"} <= {r["split"] for r in manifest["images"]}
+
+
+def test_busbra_row_without_its_files_is_a_clear_error(tmp_path):
+    from synthetic_busi import make_busbra_tree
+
+    root = make_busbra_tree(tmp_path / "busbra", cases=2)
+    (root / "Masks" / "mask_0002-r.png").unlink()
+    with pytest.raises(FileNotFoundError, match="mask_0002-r.png"):
+        data.find_samples(root)
+
+
+def test_committed_busbra_manifest_keeps_every_case_on_one_side():
+    """The bundled models' BUS-BRA split is by case, as the data set's README asks."""
+    import csv
+    from pathlib import Path
+
+    manifest = json.loads((Path(data.__file__).parent / "split_manifest_busbra.json").read_text())
+    split = {r["key"]: r["split"] for r in manifest["images"]}
+    table = Path(__file__).resolve().parents[2] / "shared/data/busbra/bus_data.csv"
+    if not table.exists():
+        pytest.skip("../shared/data/busbra not beside the repo")
+    cases = {}
+    with table.open() as f:
+        for row in csv.DictReader(f):
+            cases.setdefault(row["Case"], set()).add(split[f"Images/{row['ID']}.png"])
+    assert len(cases) > 700 and all(len(s) == 1 for s in cases.values())

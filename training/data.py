@@ -1,10 +1,15 @@
-"""BUSI loading, near-duplicate grouping and the group-aware split.
+"""Data sets, near-duplicate grouping and the group-aware split, one manifest per source.
 
-Reads the Kaggle layout (`<root>/<class>/<class> (N).png` with `_mask.png`,
-`_mask_1.png`, ... beside each image) from any path, so it works on a plain download.
+Two layouts, recognised from the folder itself so any download works:
+- BUSI (Al-Dhabyani et al., 2020), Kaggle layout: `<root>/<class>/<class> (N).png` with
+  `_mask.png`, `_mask_1.png`, ... beside each image; three classes.
+- BUS-BRA (Gómez-Flores et al., Medical Physics 2024): `<root>/bus_data.csv`,
+  `Images/<ID>.png`, `Masks/mask_<ID>.png`; benign and malignant only. Images of one `Case`
+  (two views of the same lesion) always share a split.
 """
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import random
@@ -24,19 +29,31 @@ HASH_DISTANCE = 12  # max Hamming distance (of 64 bits); 12 finds 87% of the cur
 _MASK_SUFFIX = re.compile(r"_mask(_\d+)?$")
 
 
+BUSBRA_TABLE = "bus_data.csv"
+
+
 @dataclass(frozen=True)
 class Sample:
-    """One BUSI image: `key` is `class/name.png`, relative to the data root."""
+    """One image: `key` is its path relative to the data root; `case` names the patient or
+    lesion where the source says (BUS-BRA), so that its views stay on one side of a split."""
 
     key: str
     label: str
     image_path: Path
     mask_paths: tuple[Path, ...]
+    case: str | None = None
+
+
+def source_name(root: str | Path) -> str:
+    """"busbra" for a folder with BUS-BRA's table, else "busi"."""
+    return "busbra" if (Path(root) / BUSBRA_TABLE).is_file() else "busi"
 
 
 def find_samples(root: str | Path) -> list[Sample]:
-    """All images under `root` with their mask files, sorted by key."""
+    """All images under `root` with their mask files, sorted by key, in either layout."""
     root = Path(root)
+    if source_name(root) == "busbra":
+        return _busbra_samples(root)
     samples = []
     for label in CLASS_NAMES:
         folder = root / label
@@ -53,6 +70,28 @@ def find_samples(root: str | Path) -> list[Sample]:
         for path in images:
             samples.append(Sample(f"{label}/{path.name}", label, path, tuple(sorted(masks[path.stem]))))
     return sorted(samples, key=lambda s: s.key)
+
+
+def _busbra_samples(root: Path) -> list[Sample]:
+    """BUS-BRA's images from its table; a row whose image or mask file is missing is an error."""
+    with (root / BUSBRA_TABLE).open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    samples = []
+    for row in rows:
+        image, mask = root / "Images" / f"{row['ID']}.png", root / "Masks" / f"mask_{row['ID'][4:]}.png"
+        if not image.is_file() or not mask.is_file():
+            raise FileNotFoundError(f"{image.name} or {mask.name} is missing: expected BUS-BRA's layout")
+        samples.append(Sample(f"Images/{image.name}", row["Pathology"], image, (mask,), case=row["Case"]))
+    return sorted(samples, key=lambda s: s.key)
+
+
+def case_groups(samples: list[Sample]) -> list[list[str]]:
+    """Keys of images that show the same case (empty for a source without cases)."""
+    by_case = defaultdict(list)
+    for sample in samples:
+        if sample.case is not None:
+            by_case[sample.case].append(sample.key)
+    return [keys for keys in by_case.values() if len(keys) > 1]
 
 
 def load_image(sample: Sample) -> np.ndarray:
@@ -154,13 +193,14 @@ def build_manifest(root: str | Path, seed: int, known_groups: str | Path | None 
     samples = find_samples(root)
     keys = [s.key for s in samples]
     hashes = np.stack([perceptual_hashes(load_image(s)) for s in samples])
-    groups = duplicate_groups(keys, hashes)
+    groups = merge_groups(duplicate_groups(keys, hashes), case_groups(samples))
     if known_groups:
         groups = merge_groups(groups, json.loads(Path(known_groups).read_text()))
     labels = {s.key: s.label for s in samples}
     assignment = split_groups(groups, labels, seed)
     group_of = {k: i for i, g in enumerate(groups) for k in g}
     return {
+        "source": source_name(root),
         "seed": seed,
         "hash_distance": HASH_DISTANCE,
         "known_groups_used": bool(known_groups),

@@ -1,4 +1,7 @@
-"""Training loops for the UNet and the mask-conditioned classifier, resumable from checkpoints."""
+"""Training loops: the UNet, its cross-fitted masks, and the two-phase classifier fine-tuning.
+
+Every stage checkpoints and logs per epoch and resumes where it stopped.
+"""
 from __future__ import annotations
 
 import csv
@@ -10,16 +13,27 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
+from keras import layers
 
-from app.preprocessing import CLASS_NAMES, baseline_input, classifier_input, unet_input
-from training.augment import build_augmentation, perturb_mask
+from app.preprocessing import CLASS_NAMES, classifier_input, mask_from_probability, unet_input
+from training.augment import build_augmentation
 from training.models import build_classifier, build_unet
 
 BATCH_SIZE = 16
-UNET_EPOCHS = 40
-CLASSIFIER_EPOCHS = 40
-UNET_LEARNING_RATE = 2e-3
-CLASSIFIER_LEARNING_RATE = 1e-3
+UNET_EPOCHS = 10
+UNET_LEARNING_RATE = 1e-3
+CROSS_FIT_FOLDS = 2
+CROSS_FIT_EPOCHS = 6  # the fold UNets only make training masks; their IoU levels off by then
+DATA_WORKERS = 2  # threads preparing batches while the model trains (cv2 releases the GIL)
+HEAD_EPOCHS = 3  # phase 1: the new head alone, backbone frozen
+FINE_TUNE_EPOCHS = 10  # phase 2: the backbone too, at a lower rate
+HEAD_LEARNING_RATE = 1e-3
+FINE_TUNE_LEARNING_RATE = 1e-4
+# Kept frozen while fine-tuning: the input scaling, the stem and the first three stages
+# (generic edges and textures; 40% of a step's time) and every batch norm, whose ImageNet
+# statistics would be overwritten by small noisy batches (keras-io's EfficientNet
+# fine-tuning example).
+FROZEN_PREFIXES = ("rescale", "stem", "block1", "block2", "block3", "stage1", "stage2", "stage3")
 
 
 def dice_bce_loss(y_true, y_pred):
@@ -33,22 +47,24 @@ def dice_bce_loss(y_true, y_pred):
 
 def unet_target(square_mask: np.ndarray) -> np.ndarray:
     """The UNet's (UNET_SIZE, UNET_SIZE, 1) target from a MODEL_SIZE bool mask."""
-    return (unet_input(square_mask.astype(np.uint8) * 255) > 0.5).astype(np.float32)
+    return (unet_input(square_mask.astype(np.uint8) * 255) > 127.5).astype(np.float32)
 
 
 def class_weights(labels: np.ndarray) -> dict[int, float]:
-    """Inverse-frequency weights so benign (the majority) does not drown the others."""
+    """Inverse-frequency weights over all sources together, so that benign (the majority)
+    does not drown the others and normal (BUSI's alone: BUS-BRA has none) keeps its weight."""
     counts = np.bincount(labels, minlength=len(CLASS_NAMES))
-    return {i: float(len(labels) / (len(CLASS_NAMES) * c)) for i, c in enumerate(counts)}
+    return {i: float(len(labels) / (len(CLASS_NAMES) * max(c, 1))) for i, c in enumerate(counts)}
 
 
 class AugmentedBatches(keras.utils.PyDataset):
     """Shuffled, augmented batches built on the fly from the training squares."""
 
     def __init__(self, squares, masks, make_example, seed: int, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(workers=DATA_WORKERS, **kwargs)
         self.squares, self.masks, self.make_example = squares, masks, make_example
         self.augment = build_augmentation()
+        self.augment.set_random_seed(seed)
         self.rng = np.random.default_rng(seed)
         self.order = self.rng.permutation(len(squares))
 
@@ -62,14 +78,16 @@ class AugmentedBatches(keras.utils.PyDataset):
 
     def _example(self, i):
         out = self.augment(image=self.squares[i], mask=self.masks[i].astype(np.uint8))
-        return self.make_example(out["image"], out["mask"].astype(bool), i, self.rng)
+        return self.make_example(out["image"], out["mask"].astype(bool), i)
 
     def on_epoch_end(self):
         self.order = self.rng.permutation(len(self.squares))
 
 
 def _fit(model, batches, validation, epochs: int, run_dir: Path, name: str, monitor: str, **fit_kwargs):
-    """fit() with last/best checkpoints and a CSV log; resumes from the last checkpoint."""
+    """fit() with last/best checkpoints and a CSV log; resumes from the last checkpoint.
+
+    Returns the best checkpoint's model (by `monitor` on validation)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     last, log = run_dir / f"{name}_last.keras", run_dir / f"{name}_log.csv"
     initial_epoch = 0
@@ -87,11 +105,11 @@ def _fit(model, batches, validation, epochs: int, run_dir: Path, name: str, moni
     if initial_epoch < epochs:
         model.fit(batches, validation_data=validation, epochs=epochs, initial_epoch=initial_epoch,
                   callbacks=callbacks, verbose=2, **fit_kwargs)
-    _record_time(run_dir, name, time.time() - start)
+    record_time(run_dir, name, time.time() - start)
     return keras.models.load_model(run_dir / f"{name}_best.keras", compile=False)
 
 
-def _record_time(run_dir: Path, name: str, seconds: float) -> None:
+def record_time(run_dir: Path, name: str, seconds: float) -> None:
     """Accumulate wall time per stage (across resumes) for the model card."""
     path = run_dir / "wall_time.json"
     times = json.loads(path.read_text()) if path.exists() else {}
@@ -99,51 +117,128 @@ def _record_time(run_dir: Path, name: str, seconds: float) -> None:
     path.write_text(json.dumps(times, indent=2))
 
 
-def train_unet(train_set, val_set, run_dir: Path, epochs: int = UNET_EPOCHS, seed: int = 0):
+def train_unet(train_set, val_set, run_dir: Path, name: str = "unet", epochs: int = UNET_EPOCHS,
+               seed: int = 0, weights: str | None = "imagenet"):
     """Train the segmenter on all training images (normals teach it to stay empty)."""
     squares, masks = train_set
     keras.utils.set_random_seed(seed)
-    model = build_unet()
+    model = build_unet(weights=weights)
     steps = epochs * math.ceil(len(squares) / BATCH_SIZE)
     model.compile(
         optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(UNET_LEARNING_RATE, steps)),
         loss=dice_bce_loss,
         metrics=[keras.metrics.BinaryIoU(target_class_ids=[1], name="iou")],
     )
-    batches = AugmentedBatches(squares, masks, lambda img, m, i, rng: (unet_input(img), unet_target(m)), seed)
+    batches = AugmentedBatches(squares, masks, lambda img, m, i: (unet_input(img), unet_target(m)), seed)
     val_inputs = np.stack([unet_input(s) for s in val_set[0]])
     val_targets = np.stack([unet_target(m) for m in val_set[1]])
-    return _fit(model, batches, (val_inputs, val_targets), epochs, run_dir, "unet", "val_iou")
+    return _fit(model, batches, (val_inputs, val_targets), epochs, run_dir, name, "val_iou")
 
 
 def predict_square_masks(unet, squares: np.ndarray) -> np.ndarray:
-    """UNet masks at MODEL_SIZE for a stack of squares, post-processed as in serving."""
-    from app.preprocessing import mask_from_probability
-
-    probs = unet.predict(np.stack([unet_input(s) for s in squares]), batch_size=32, verbose=0)[..., 0]
+    """UNet masks at MODEL_SIZE for a stack of squares, cleaned as in serving."""
+    probs = unet.predict(np.stack([unet_input(s) for s in squares]), batch_size=16, verbose=0)[..., 0]
     size = squares.shape[1]
     return np.stack([mask_from_probability(p, size, size) for p in probs])
 
 
-def train_classifier(train_set, train_labels, val_inputs, val_labels, run_dir: Path, name: str,
-                     conditioned: bool = True, epochs: int = CLASSIFIER_EPOCHS, weights=None, seed: int = 0):
-    """Train EfficientNetB3 on (image, perturbed mask) inputs, or on raw images as the baseline."""
+def assign_folds(groups: list[str], labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
+    """Fold index per image: whole groups (near-duplicates, a patient's views) in one fold,
+    each class spread evenly, so no image is masked by a UNet that saw its twin."""
+    rng = np.random.default_rng(seed)
+    fold = np.zeros(len(groups), dtype=int)
+    filled = np.zeros((len(CLASS_NAMES), folds))
+    unique = sorted(set(groups))
+    for g in rng.permutation(len(unique)):
+        rows = [i for i, name in enumerate(groups) if name == unique[g]]
+        label = int(np.bincount(labels[rows]).argmax())
+        target = int(filled[label].argmin())
+        fold[rows] = target
+        filled[label, target] += len(rows)
+    return fold
+
+
+def cross_fitted_masks(train_set, groups: list[str], labels: np.ndarray, val_set, run_dir: Path,
+                       folds: int = CROSS_FIT_FOLDS, epochs: int = CROSS_FIT_EPOCHS, seed: int = 0,
+                       weights: str | None = "imagenet") -> np.ndarray:
+    """Each training image's mask as predicted by a UNet trained on the other folds.
+
+    The classifier learns from these, never from ground truth: hand-drawn masks encode the
+    diagnosis (BUSI's shapes differ by class) and do not look like what serving feeds it.
+    Cached in the run folder, so a resumed run does not retrain the fold UNets.
+    """
+    cache = run_dir / "cross_fitted_masks.npz"
     squares, masks = train_set
-    keras.utils.set_random_seed(seed)
-    model = build_classifier(weights=weights)
-    steps = epochs * math.ceil(len(squares) / BATCH_SIZE)
+    if cache.exists():
+        return np.load(cache)["masks"]
+    fold = assign_folds(groups, labels, folds, seed)
+    predicted = np.zeros_like(masks, dtype=bool)
+    for k in range(folds):
+        held = fold == k
+        unet = train_unet((squares[~held], masks[~held]), val_set, run_dir, f"unet_fold{k}", epochs, seed + k, weights)
+        predicted[held] = predict_square_masks(unet, squares[held])
+    np.savez_compressed(cache, masks=predicted, fold=fold)
+    return predicted
+
+
+def _set_backbone_trainable(model: keras.Model, fine_tune: bool) -> None:
+    """Phase 1 freezes the whole backbone; phase 2 unfreezes it but FROZEN_PREFIXES and batch norms."""
+    backbone = model.get_layer("backbone")
+    backbone.trainable = fine_tune
+    if fine_tune:
+        for layer in backbone.layers:
+            if isinstance(layer, layers.BatchNormalization) or layer.name.startswith(FROZEN_PREFIXES):
+                layer.trainable = False
+
+
+def _compile_classifier(model: keras.Model, learning_rate, steps: int) -> None:
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps) if steps else learning_rate
     model.compile(
-        optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(CLASSIFIER_LEARNING_RATE, steps)),
+        optimizer=keras.optimizers.Adam(schedule),
         loss=keras.losses.CategoricalCrossentropy(from_logits=True),
         metrics=["accuracy", keras.metrics.F1Score(average="macro", name="macro_f1")],
     )
+
+
+def train_classifier(train_set, train_labels: np.ndarray, validation, run_dir: Path, name: str,
+                     kind: str = "two_view", backbone: str = "efficientnet-lite2", weights: str | None = "imagenet",
+                     seed: int = 0, head_epochs: int = HEAD_EPOCHS, fine_tune_epochs: int = FINE_TUNE_EPOCHS):
+    """Fine-tune a classifier on (scan, cross-fitted UNet mask) pairs in two phases: the new
+    head on a frozen backbone, then the backbone too at a lower rate (checkpoint kept on
+    validation macro-F1). `validation` is (inputs, labels) built as serving builds them."""
+    squares, masks = train_set
+    keras.utils.set_random_seed(seed)
     one_hot = keras.utils.to_categorical(train_labels, len(CLASS_NAMES))
+    batches = AugmentedBatches(squares, masks, lambda img, m, i: (classifier_input(img, m, kind), one_hot[i]), seed)
+    val = (validation[0], keras.utils.to_categorical(validation[1], len(CLASS_NAMES)))
+    weights_by_class = class_weights(train_labels)
+    model = build_classifier(kind, backbone, weights)
+    if not (run_dir / f"{name}_last.keras").exists():
+        _set_backbone_trainable(model, fine_tune=False)
+        _compile_classifier(model, HEAD_LEARNING_RATE, 0)
+        model = _fit(model, batches, val, head_epochs, run_dir, f"{name}_head", "val_macro_f1",
+                     class_weight=weights_by_class)
+    _set_backbone_trainable(model, fine_tune=True)
+    _compile_classifier(model, FINE_TUNE_LEARNING_RATE, fine_tune_epochs * len(batches))
+    return _fit(model, batches, val, fine_tune_epochs, run_dir, name, "val_macro_f1", class_weight=weights_by_class)
 
-    def example(img, mask, i, rng):
-        inputs = classifier_input(img, perturb_mask(mask, rng)) if conditioned else baseline_input(img)
-        return inputs, one_hot[i]
 
-    batches = AugmentedBatches(squares, masks, example, seed)
-    validation = (val_inputs, keras.utils.to_categorical(val_labels, len(CLASS_NAMES)))
-    return _fit(model, batches, validation, epochs, run_dir, name, "val_macro_f1",
-                class_weight=class_weights(train_labels))
+def train_models(sources, run_dir: Path, stages: tuple[str, ...] = ("classifier",), kind: str = "two_view",
+                 backbone: str = "efficientnet-lite2", weights: str | None = "imagenet", seed: int = 0,
+                 unet_epochs: int = UNET_EPOCHS) -> None:
+    """The full recipe: the served UNet, the cross-fitted training masks, then each stage's
+    classifier ("classifier": `kind`; "baseline": the raw scan alone, trained the same way)."""
+    from training.sources import load_split_data
+
+    train, val = load_split_data(sources, "train"), load_split_data(sources, "val")
+    print(f"train {len(train.labels)} images, val {len(val.labels)}", flush=True)
+    unet_val = (val.squares, val.square_masks)
+    unet = train_unet((train.squares, train.square_masks), unet_val, run_dir, "unet", unet_epochs, seed, weights)
+    val_masks = predict_square_masks(unet, val.squares)
+    train_masks = cross_fitted_masks((train.squares, train.square_masks), train.groups, train.labels, unet_val,
+                                     run_dir, seed=seed, weights=weights)
+    for stage in stages:
+        stage_kind = kind if stage == "classifier" else "raw"
+        val_inputs = np.stack([classifier_input(s, m, stage_kind) for s, m in zip(val.squares, val_masks)])
+        train_classifier((train.squares, train_masks), train.labels, (val_inputs, val.labels), run_dir, stage,
+                         stage_kind, backbone, weights, seed)

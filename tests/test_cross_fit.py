@@ -1,0 +1,62 @@
+"""Cross-fitted training masks: no image is masked by a UNet that saw it or its twins."""
+import numpy as np
+import pytest
+
+from app.preprocessing import MODEL_SIZE
+from training import train
+
+
+def test_folds_keep_groups_together_and_spread_each_class():
+    groups = [f"g{i // 2}" for i in range(40)]  # pairs of views
+    labels = np.array([(i // 2) % 3 for i in range(40)])
+    fold = train.assign_folds(groups, labels, 2, seed=0)
+    for g in set(groups):
+        assert len({fold[i] for i, name in enumerate(groups) if name == g}) == 1
+    for label in range(3):
+        counts = np.bincount(fold[labels == label], minlength=2)
+        assert abs(counts[0] - counts[1]) <= 2
+
+
+def test_each_mask_comes_from_the_unet_that_did_not_train_on_it(tmp_path, monkeypatch):
+    """Fake UNets remember their training images; each 'predicts' a lesion exactly on
+    those, so any mask that comes back non-empty was made by a UNet that saw its image."""
+    count = 12
+    squares = np.stack([np.full((MODEL_SIZE, MODEL_SIZE), i, np.uint8) for i in range(count)])
+    masks = np.zeros(squares.shape, dtype=bool)
+    trained_on = []
+
+    def fake_train_unet(train_set, val_set, run_dir, name, epochs, seed, weights):
+        trained_on.append({int(s[0, 0]) for s in train_set[0]})
+        return trained_on[-1]
+
+    def fake_predict(seen, held_squares):
+        return np.stack([np.full(s.shape, int(s[0, 0]) in seen) for s in held_squares])
+
+    monkeypatch.setattr(train, "train_unet", fake_train_unet)
+    monkeypatch.setattr(train, "predict_square_masks", fake_predict)
+    groups = [f"g{i // 3}" for i in range(count)]
+    labels = np.array([(i // 3) % 2 for i in range(count)])
+    predicted = train.cross_fitted_masks((squares, masks), groups, labels, None, tmp_path, folds=2)
+    assert predicted.shape == masks.shape and not predicted.any()
+    # two folds: each UNet trained on the other half, together covering every image
+    assert len(trained_on) == 2 and not trained_on[0] & trained_on[1]
+    assert trained_on[0] | trained_on[1] == set(range(count))
+    # cached: a resumed run reuses the masks instead of training the fold UNets again
+    again = train.cross_fitted_masks((squares, masks), groups, labels, None, tmp_path, folds=2)
+    assert len(trained_on) == 2 and np.array_equal(again, predicted)
+
+
+@pytest.mark.slow
+def test_cross_fitting_trains_real_fold_unets_on_tiny_data(tmp_path):
+    """The real UNet (random init, one epoch) on 8 synthetic scans: masks of the right shape."""
+    rng = np.random.default_rng(0)
+    squares = rng.integers(0, 256, (8, MODEL_SIZE, MODEL_SIZE), dtype=np.uint8)
+    masks = np.zeros(squares.shape, dtype=bool)
+    masks[:, 96:160, 96:160] = True
+    labels = np.array([0, 1] * 4)
+    predicted = train.cross_fitted_masks((squares, masks), [f"g{i}" for i in range(8)], labels,
+                                         (squares[:2], masks[:2]), tmp_path, folds=2, epochs=1, weights=None)
+    assert predicted.shape == masks.shape and predicted.dtype == bool
+    folds = np.load(tmp_path / "cross_fitted_masks.npz")["fold"]
+    assert sorted(np.bincount(folds)) == [4, 4]
+    assert (tmp_path / "unet_fold0_best.keras").exists() and (tmp_path / "unet_fold1_best.keras").exists()
