@@ -75,7 +75,7 @@ def main(argv=None):
     common.add_argument("--kind", default="two_view", choices=["two_view", "three_channel", "raw"],
                         help="how the classifier sees the scan and the UNet mask")
     common.add_argument("--unet-epochs", type=int, default=train.UNET_EPOCHS)
-    common.add_argument("--stages", nargs="+", default=["classifier"], choices=["classifier", "baseline"],
+    common.add_argument("--stages", nargs="+", default=["classifier"], choices=["classifier", "baseline", "classifier_busi_only"],
                         help="classifiers to train after the UNet")
     common.add_argument("--split", default="test", choices=["val", "test"], help="split to evaluate")
     for name, func in [("split", cmd_split), ("train", cmd_train), ("export", cmd_export),

@@ -223,11 +223,16 @@ def train_classifier(train_set, train_labels: np.ndarray, validation, run_dir: P
     return _fit(model, batches, val, fine_tune_epochs, run_dir, name, "val_macro_f1", class_weight=weights_by_class)
 
 
+STAGES = ("classifier", "baseline", "classifier_busi_only")
+
+
 def train_models(sources, run_dir: Path, stages: tuple[str, ...] = ("classifier",), kind: str = "two_view",
                  backbone: str = "efficientnet-lite2", weights: str | None = "imagenet", seed: int = 0,
                  unet_epochs: int = UNET_EPOCHS) -> None:
     """The full recipe: the served UNet, the cross-fitted training masks, then each stage's
-    classifier ("classifier": `kind`; "baseline": the raw scan alone, trained the same way)."""
+    classifier: "classifier" (`kind`, the bundled one), "baseline" (the raw scan alone,
+    trained the same way) and "classifier_busi_only" (`kind` on BUSI alone: does a source
+    without normal scans cost BUSI's normals their recall?)."""
     from training.sources import load_split_data
 
     train, val = load_split_data(sources, "train"), load_split_data(sources, "val")
@@ -238,7 +243,10 @@ def train_models(sources, run_dir: Path, stages: tuple[str, ...] = ("classifier"
     train_masks = cross_fitted_masks((train.squares, train.square_masks), train.groups, train.labels, unet_val,
                                      run_dir, seed=seed, weights=weights)
     for stage in stages:
-        stage_kind = kind if stage == "classifier" else "raw"
-        val_inputs = np.stack([classifier_input(s, m, stage_kind) for s, m in zip(val.squares, val_masks)])
-        train_classifier((train.squares, train_masks), train.labels, (val_inputs, val.labels), run_dir, stage,
-                         stage_kind, backbone, weights, seed)
+        stage_kind = "raw" if stage == "baseline" else kind
+        rows = train.where("busi") if stage == "classifier_busi_only" else np.ones(len(train.labels), bool)
+        val_rows = val.where("busi") if stage == "classifier_busi_only" else np.ones(len(val.labels), bool)
+        val_inputs = np.stack([classifier_input(s, m, stage_kind)
+                               for s, m in zip(val.squares[val_rows], val_masks[val_rows])])
+        train_classifier((train.squares[rows], train_masks[rows]), train.labels[rows], (val_inputs, val.labels[val_rows]),
+                         run_dir, stage, stage_kind, backbone, weights, seed)
