@@ -12,7 +12,7 @@ from app.errors import InputError
 from app.explain import Explanation, explain
 from app.geocode import LocationError
 from app.imaging import check_looks_like_ultrasound, decode_upload
-from app.pipeline import Prediction
+from inference.pipeline import Prediction
 
 UPLOAD_FIELD = "image"
 LOCATION_FIELDS = ("location", "latitude", "longitude")

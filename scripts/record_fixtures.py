@@ -1,7 +1,7 @@
 """Record what the served app answers on real BUSI validation scans, for the behaviour tests.
 
-    .venv/bin/python scripts/record_fixtures.py outputs --data ../shared/data/busi/Dataset_BUSI_with_GT
-    .venv/bin/python scripts/record_fixtures.py pinned  --data ../shared/data/busi/Dataset_BUSI_with_GT
+    .venv/bin/python -m scripts.record_fixtures outputs
+    .venv/bin/python -m scripts.record_fixtures pinned
 
 `outputs` writes tests/fixtures/served_outputs.json: the exact answers (label, probabilities,
 mask checksum) of the bundled models on two scans per class plus, when validation has
@@ -21,20 +21,16 @@ import base64
 import hashlib
 import io
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from app import create_app
+from inference.paths import BUSI_DIR, REPO_ROOT, SPLIT_MANIFEST
 
-from app import create_app  # noqa: E402
-
-MANIFEST = REPO / "training" / "split_manifest.json"
-OUTPUTS = REPO / "tests" / "fixtures" / "served_outputs.json"
-PINNED = REPO / "tests" / "fixtures" / "pinned_labels.json"
+OUTPUTS = REPO_ROOT / "tests" / "fixtures" / "served_outputs.json"
+PINNED = REPO_ROOT / "tests" / "fixtures" / "pinned_labels.json"
 PER_CLASS = 2
 CLEAR_PROBABILITY = 0.8  # the bundled models reach 0.85-0.94 on their clearest validation scans
 PINNED_TOLERANCE = 0.3  # a retrained model may be less sure of a clear case, not wrong about it
@@ -63,7 +59,7 @@ def served_answers(client, data: Path, keys: list[str]) -> dict[str, dict]:
 def validation_answers(data: Path) -> dict[str, dict]:
     """The bundled models' answers on every validation scan."""
     client = create_app({"TESTING": True, "SECRET_KEY": "fixtures"}).test_client()
-    keys = [row["key"] for row in json.loads(MANIFEST.read_text())["images"] if row["split"] == "val"]
+    keys = [row["key"] for row in json.loads(SPLIT_MANIFEST.read_text())["images"] if row["split"] == "val"]
     return served_answers(client, data, keys)
 
 
@@ -76,7 +72,7 @@ def record_outputs(data: Path) -> dict:
     if not set(flagged) & set(chosen):
         chosen += flagged[:1]
     return {"models_version": answers[chosen[0]]["model"]["version"],
-            "recorded_with": "scripts/record_fixtures.py outputs",
+            "recorded_with": "python -m scripts.record_fixtures outputs",
             "scans": [{"key": k, "label": answers[k]["label"], "probabilities": answers[k]["probabilities"],
                        "mask_sha256": mask_sha256(answers[k]["mask_png"])} for k in chosen]}
 
@@ -90,17 +86,17 @@ def record_pinned(data: Path) -> dict:
                         and a["probabilities"][label] >= CLEAR_PROBABILITY), reverse=True)
         pinned += [{"key": k, "label": label, "probability": round(p, 4)} for p, k in clear[:PER_CLASS]]
     return {"models_version_when_picked": answers[pinned[0]["key"]]["model"]["version"],
-            "recorded_with": "scripts/record_fixtures.py pinned", "tolerance": PINNED_TOLERANCE, "scans": pinned}
+            "recorded_with": "python -m scripts.record_fixtures pinned", "tolerance": PINNED_TOLERANCE, "scans": pinned}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=["outputs", "pinned"])
-    parser.add_argument("--data", type=Path, required=True, help="BUSI root (Dataset_BUSI_with_GT)")
+    parser.add_argument("--data", type=Path, default=BUSI_DIR, help="BUSI root (Dataset_BUSI_with_GT)")
     args = parser.parse_args()
     record, path = (record_outputs, OUTPUTS) if args.what == "outputs" else (record_pinned, PINNED)
     path.write_text(json.dumps(record(args.data), indent=1) + "\n")
-    print(f"wrote {path.relative_to(REPO)}")
+    print(f"wrote {path.relative_to(REPO_ROOT)}")
 
 
 if __name__ == "__main__":

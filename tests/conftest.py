@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from inference.paths import BUSI_DIR
+
 FIXTURES = Path(__file__).parent / "fixtures"
-# CI checks out the data beside the clone, as on the development machine.
-BUSI_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "busi" / "Dataset_BUSI_with_GT"
 SCANS = {
     "benign": FIXTURES / "benign_51.png",
     "benign_colour_marks": FIXTURES / "benign_6_colour_marks.png",
@@ -44,7 +44,7 @@ def client(app):
 @pytest.fixture
 def broken_pipeline(app, monkeypatch):
     """The models fail unexpectedly; the app answers as in production (TESTING would re-raise)."""
-    from app.pipeline import Pipeline
+    from inference.pipeline import Pipeline
 
     def broken(self, image):
         raise RuntimeError("internal detail that must not leak")

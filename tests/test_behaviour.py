@@ -20,9 +20,8 @@ from ai_edge_litert.interpreter import Interpreter
 from PIL import Image
 
 from conftest import SCANS, require_busi
+from inference.paths import MODELS_DIR as MODELS
 from scripts.record_fixtures import OUTPUTS, PINNED, mask_sha256, served_answers
-
-MODELS = Path(__file__).resolve().parent.parent / "models"
 
 
 def bundled_card() -> dict:
@@ -36,7 +35,7 @@ def test_served_answers_match_the_recording(client):
     if recorded["models_version"] != version:
         pytest.fail(f"{OUTPUTS.name} was recorded on models {recorded['models_version']}, but {version} is "
                     "bundled: the models changed, so re-record it with "
-                    "`python scripts/record_fixtures.py outputs --data <BUSI root>` in the same commit")
+                    "`python -m scripts.record_fixtures outputs` in the same commit")
     answers = served_answers(client, data, [scan["key"] for scan in recorded["scans"]])
     for scan in recorded["scans"]:
         answer = answers[scan["key"]]

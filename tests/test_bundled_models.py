@@ -3,16 +3,14 @@ import hashlib
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from app.pipeline import DEFAULT_MODELS_DIR, Pipeline
-
-REPO = Path(__file__).resolve().parent.parent
-FIXTURES = REPO / "tests" / "fixtures"
+from conftest import FIXTURES
+from inference.paths import MODELS_DIR, REPO_ROOT as REPO
+from inference.pipeline import Pipeline
 
 
 def real_scans():
@@ -25,10 +23,10 @@ def pipeline():
 
 
 def test_card_checksums_match_the_files():
-    card = json.loads((DEFAULT_MODELS_DIR / "model_card.json").read_text())
+    card = json.loads((MODELS_DIR / "model_card.json").read_text())
     assert set(card["files"]) == {"unet.tflite", "classifier.tflite"}
     for name, facts in card["files"].items():
-        assert hashlib.sha256((DEFAULT_MODELS_DIR / name).read_bytes()).hexdigest() == facts["sha256"], name
+        assert hashlib.sha256((MODELS_DIR / name).read_bytes()).hexdigest() == facts["sha256"], name
 
 
 def test_real_busi_images_predict(pipeline):

@@ -41,7 +41,7 @@ def test_export_writes_models_and_a_consistent_card(exported):
 
 
 def test_exported_pipeline_predicts(exported):
-    from app.pipeline import Pipeline
+    from inference.pipeline import Pipeline
 
     root, tree = exported
     pipeline = Pipeline.load(root / "models")
@@ -77,22 +77,29 @@ def test_training_resumes_and_checkpoints_what_validation_scored(tmp_path):
 
     import keras
 
-    from app.preprocessing import MODEL_SIZE, unet_input
+    from inference.preprocessing import unet_input
+    from inference.settings import InferenceSettings
     from training import train
+    from training.data import Squares
+    from training.run import TrainingRun
 
+    settings = InferenceSettings()
     rng = np.random.default_rng(0)
-    squares = rng.integers(0, 256, (4, MODEL_SIZE, MODEL_SIZE), dtype=np.uint8)
+    size = settings.square_size
+    squares = rng.integers(0, 256, (4, size, size), dtype=np.uint8)
     masks = np.zeros(squares.shape, dtype=bool)
     masks[:, 96:160, 96:160] = True
+    scans = Squares(squares, masks, np.zeros(4, dtype=int))
 
-    train.train_unet((squares, masks), (squares, masks), tmp_path, epochs=1)
-    train.train_unet((squares, masks), (squares, masks), tmp_path, epochs=2)
+    for epochs in (1, 2):
+        run = TrainingRun(settings, data={}, seed=0, epochs={"unet": epochs}).resumed_from(tmp_path)
+        train.train_unet(run, tmp_path, scans, scans)
 
     with (tmp_path / "unet_log.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert [row["epoch"] for row in rows] == ["0", "1"]
     saved = keras.models.load_model(tmp_path / "unet_last.keras", custom_objects={"dice_bce_loss": train.dice_bce_loss})
-    targets = np.stack([train.unet_target(m) for m in masks])
-    inputs = np.stack([unet_input(s) for s in squares])
+    targets = np.stack([train.unet_target(settings, m) for m in masks])
+    inputs = np.stack([unet_input(settings, s) for s in squares])
     loss = saved.evaluate(inputs, targets, verbose=0)[0]
     assert loss == pytest.approx(float(rows[-1]["val_loss"]), rel=1e-4)

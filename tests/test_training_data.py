@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import require_busi
 from synthetic_busi import make_tree
 from training import data
 
@@ -84,12 +85,10 @@ def test_split_is_stratified_and_reproducible(tree):
 
 def test_committed_manifest_keeps_known_duplicate_groups_together():
     """The bundled models' split: no curated duplicate group straddles two splits."""
-    from pathlib import Path
+    from inference.paths import SPLIT_MANIFEST
 
-    manifest = json.loads((Path(data.__file__).parent / "split_manifest.json").read_text())
+    manifest = json.loads(SPLIT_MANIFEST.read_text())
     split = {r["key"]: r["split"] for r in manifest["images"]}
-    known = Path(__file__).resolve().parents[2] / "shared/data/busi/duplicate_groups.json"
-    if not known.exists():
-        pytest.skip("../shared/data/busi not beside the repo")
+    known = require_busi().parent / "duplicate_groups.json"
     for group in json.loads(known.read_text()):
         assert len({split[k] for k in group}) == 1, group

@@ -1,4 +1,8 @@
-"""Command line: `python -m training {split,train,export,evaluate,all} ...`."""
+"""Command line: `python -m training {split,train,export,evaluate,all} ...`.
+
+Each subcommand imports what it needs when it runs, so `--help` works without TensorFlow.
+The functions here turn arguments into typed calls; the library code never sees them.
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,13 +10,14 @@ import json
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_MANIFEST = REPO / "training" / "split_manifest.json"
-DEFAULT_RUN_DIR = REPO / "runs"
-DEFAULT_MODELS = REPO / "models"
+from inference.paths import MODELS_DIR, REPO_ROOT, SPLIT_MANIFEST
+from training.run import CLASSIFIER_EPOCHS, SEED, UNET_EPOCHS
+
+DATASET = "BUSI (Al-Dhabyani et al., 2020), development copy"
 
 
 def cmd_split(args):
+    """Group near-duplicates and split them into train/val/test (writes the manifest)."""
     from training import data
 
     manifest = data.build_manifest(args.data, args.seed, args.known_groups)
@@ -22,45 +27,32 @@ def cmd_split(args):
 
 
 def cmd_train(args):
-    import numpy as np
-
-    from app.preprocessing import CLASS_NAMES, baseline_input, classifier_input
-    from training import data, train
+    """Train the UNet, then the classifier (and optionally the raw-image baseline); resumable."""
+    from inference.settings import InferenceSettings
+    from training import data, models, train
+    from training.run import TrainingRun
 
     manifest = json.loads(Path(args.manifest).read_text())
-    run_dir = Path(args.run_dir)
-    sets = {}
-    for split in ("train", "val"):
-        samples, images, masks = data.load_split(args.data, manifest, split)
-        squares, square_masks = data.to_squares(images, masks)
-        labels = np.array([CLASS_NAMES.index(s.label) for s in samples])
-        sets[split] = (squares, square_masks, labels)
-    train_squares, train_masks, train_labels = sets["train"]
-    val_squares, val_masks, val_labels = sets["val"]
-    print(f"train {len(train_labels)} images, val {len(val_labels)}", flush=True)
-
-    unet = train.train_unet((train_squares, train_masks), (val_squares, val_masks), run_dir,
-                            epochs=args.unet_epochs, seed=args.seed)
-    val_pred_masks = train.predict_square_masks(unet, val_squares)
-    if "classifier" in args.stages:
-        val_inputs = np.stack([classifier_input(s, m) for s, m in zip(val_squares, val_pred_masks)])
-        train.train_classifier((train_squares, train_masks), train_labels, val_inputs, val_labels, run_dir,
-                               "classifier", conditioned=True, epochs=args.classifier_epochs,
-                               weights=args.weights, seed=args.seed)
-    if "baseline" in args.stages:
-        val_inputs = np.stack([baseline_input(s) for s in val_squares])
-        train.train_classifier((train_squares, train_masks), train_labels, val_inputs, val_labels, run_dir,
-                               "baseline", conditioned=False, epochs=args.classifier_epochs,
-                               weights=args.weights, seed=args.seed)
+    run = TrainingRun(
+        settings=InferenceSettings(weights=args.weights),
+        data={"dataset": DATASET, "counts": manifest["counts"], "manifest_sha256": data.manifest_hash(manifest),
+              "seed": manifest["seed"]},
+        seed=args.seed,
+        epochs={"unet": args.unet_epochs, **{stage: args.classifier_epochs for stage in args.stages}},
+        recipe=models.recipe())
+    train.train_models(run, Path(args.run_dir), Path(args.data), manifest, args.stages)
 
 
 def cmd_export(args):
+    """Convert the best checkpoints to LiteRT, calibrate on validation, write the model card."""
     from training import export
 
-    export.export_models(Path(args.run_dir), Path(args.models), args)
+    export.export_models(Path(args.run_dir), Path(args.models), Path(args.data),
+                         json.loads(Path(args.manifest).read_text()))
 
 
 def cmd_evaluate(args):
+    """Score the exported models on a held-out split and write the report with plots."""
     from training import evaluate
 
     evaluate.write_report(args.data, json.loads(Path(args.manifest).read_text()), Path(args.models),
@@ -68,8 +60,10 @@ def cmd_evaluate(args):
 
 
 def cmd_all(args):
+    """split (if no manifest yet), train, export and evaluate in one go."""
     start = time.time()
-    cmd_split(args) if not Path(args.manifest).exists() else None
+    if not Path(args.manifest).exists():
+        cmd_split(args)
     cmd_train(args)
     cmd_export(args)
     cmd_evaluate(args)
@@ -77,31 +71,28 @@ def cmd_all(args):
 
 
 def main(argv=None):
-    from training import train
-
-    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data", required=True, help="BUSI root (Dataset_BUSI_with_GT, Kaggle layout)")
-    common.add_argument("--manifest", default=str(DEFAULT_MANIFEST), help="split manifest JSON")
-    common.add_argument("--run-dir", default=str(DEFAULT_RUN_DIR), help="checkpoints and logs")
-    common.add_argument("--models", default=str(DEFAULT_MODELS), help="where exported models go")
-    common.add_argument("--report-dir", default=str(REPO / "reports"), help="evaluation report folder")
-    common.add_argument("--seed", type=int, default=20261124)
+    common.add_argument("--manifest", default=str(SPLIT_MANIFEST), help="split manifest JSON")
+    common.add_argument("--run-dir", default=str(REPO_ROOT / "runs"), help="checkpoints, logs and run.json")
+    common.add_argument("--models", default=str(MODELS_DIR), help="where exported models go")
+    common.add_argument("--report-dir", default=str(REPO_ROOT / "reports"), help="evaluation report folder")
+    common.add_argument("--seed", type=int, default=SEED)
     common.add_argument("--known-groups", default=None,
                         help="optional JSON list of extra duplicate groups to keep together")
     common.add_argument("--weights", choices=["none", "imagenet"], default="none",
                         help="classifier backbone start (imagenet needs a download)")
-    common.add_argument("--unet-epochs", type=int, default=train.UNET_EPOCHS)
-    common.add_argument("--classifier-epochs", type=int, default=train.CLASSIFIER_EPOCHS)
+    common.add_argument("--unet-epochs", type=int, default=UNET_EPOCHS)
+    common.add_argument("--classifier-epochs", type=int, default=CLASSIFIER_EPOCHS)
     common.add_argument("--stages", nargs="+", default=["classifier"], choices=["classifier", "baseline"],
                         help="classifiers to train after the UNet")
     common.add_argument("--split", default="test", choices=["val", "test"], help="split to evaluate")
     for name, func in [("split", cmd_split), ("train", cmd_train), ("export", cmd_export),
                        ("evaluate", cmd_evaluate), ("all", cmd_all)]:
-        sub.add_parser(name, parents=[common], help=func.__doc__).set_defaults(func=func)
+        sub.add_parser(name, parents=[common], help=func.__doc__, description=func.__doc__).set_defaults(func=func)
     args = parser.parse_args(argv)
-    args.weights = None if args.weights == "none" else args.weights
     args.func(args)
 
 

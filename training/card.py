@@ -57,6 +57,10 @@ def _decision_lines(decision: dict | None) -> list[str]:
             "doctor's look).", ""]
 
 
+def _weights_text(weights: str) -> str:
+    return "none (trained from scratch)" if weights == "none" else weights
+
+
 def render(card: dict) -> str:
     wall = card.get("training_wall_time_minutes", {})
     agreement = card.get("litert_vs_keras", {})
@@ -83,7 +87,7 @@ def render(card: dict) -> str:
         f"2. **EfficientNetB3** (`classifier.tflite`, `keras.applications`), input "
         f"{card['input']['classifier']}×{card['input']['classifier']}×3 in [0, 255]: channels "
         f"{', '.join(card['input']['classifier_channels'])}. Dropout 0.4 and L2 1e-4 on the 3-way head. "
-        f"Backbone weights: **{card['weights']}** (ImageNet weights could not be downloaded where it was "
+        f"Backbone weights: **{_weights_text(card['model']['weights'])}** (ImageNet weights could not be downloaded where it was "
         "trained; `--weights imagenet` uses them where they can be had).",
         "",
         *(["At inference the classifier's logits are averaged over the input and its mirror image "

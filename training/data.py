@@ -17,7 +17,8 @@ import imagehash
 import numpy as np
 from PIL import Image
 
-from app.preprocessing import CLASS_NAMES, MODEL_SIZE, resize_for_model, to_gray_array
+from inference.preprocessing import resize_for_model, to_gray_array
+from inference.settings import CLASS_NAMES
 
 SPLIT_FRACTIONS = {"test": 0.15, "val": 0.15}  # the rest is train
 HASH_DISTANCE = 12  # max Hamming distance (of 64 bits); 12 finds 87% of the curated pairs, no false ones
@@ -185,8 +186,18 @@ def load_split(root: str | Path, manifest: dict, split: str) -> tuple[list[Sampl
     return samples, images, masks
 
 
-def to_squares(images: list[np.ndarray], masks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Stack images and masks at MODEL_SIZE, as the pipeline resizes them."""
-    squares = np.stack([resize_for_model(img) for img in images])
-    square_masks = np.stack([resize_for_model(m.astype(np.uint8) * 255) > 127 for m in masks])
-    return squares, square_masks
+@dataclass(frozen=True)
+class Squares:
+    """A split's scans and lesion masks resized to the networks' square, with class indices."""
+
+    squares: np.ndarray
+    masks: np.ndarray
+    labels: np.ndarray
+
+
+def load_squares(root: str | Path, manifest: dict, split: str, size: int) -> Squares:
+    """One split at `size` × `size`, resized as the pipeline resizes scans."""
+    samples, images, masks = load_split(root, manifest, split)
+    return Squares(np.stack([resize_for_model(img, size) for img in images]),
+                   np.stack([resize_for_model(m.astype(np.uint8) * 255, size) > 127 for m in masks]),
+                   np.array([CLASS_NAMES.index(s.label) for s in samples]))

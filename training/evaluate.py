@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib
@@ -11,9 +12,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn import metrics as skm  # noqa: E402
 
-from app.pipeline import CARD_FILE, FLIP_AVERAGE, MALIGNANT, Pipeline, decide, mirror_averaged  # noqa: E402
-from app.preprocessing import (  # noqa: E402
-    CLASS_NAMES, MODEL_SIZE, baseline_input, classifier_input, resize_for_model, softmax)
+from inference.pipeline import CARD_FILE, MALIGNANT, Pipeline  # noqa: E402
+from inference.preprocessing import softmax  # noqa: E402
+from inference.settings import CLASS_NAMES, InferenceSettings  # noqa: E402
 from training import card as model_card  # noqa: E402
 from training import data  # noqa: E402
 from training.metrics import dice, expected_calibration_error, iou, pixel_accuracy, reliability_bins  # noqa: E402
@@ -66,9 +67,10 @@ def missed_lesion_metrics(pipeline: Pipeline, images, labels) -> dict | None:
     lesion = np.flatnonzero(labels != CLASS_NAMES.index("normal"))
     if not len(lesion):
         return None
-    empty = np.zeros((MODEL_SIZE, MODEL_SIZE), dtype=bool)
-    logits = np.stack([pipeline.classify(classifier_input(resize_for_model(images[i]), empty)[None]) for i in lesion])
-    predicted = decide(softmax(logits, pipeline.temperature), pipeline.malignant_threshold)
+    squares = [pipeline.square(images[i]) for i in lesion]
+    labels_given = [pipeline.decide(pipeline.probabilities(pipeline.classifier_logits(s, np.zeros(s.shape, bool)))).label
+                    for s in squares]
+    predicted = np.array([CLASS_NAMES.index(label) for label in labels_given])
     cancers = labels[lesion] == MALIGNANT
     return {"lesion_scans": int(len(lesion)),
             "called_normal": float(np.mean(predicted == CLASS_NAMES.index("normal"))),
@@ -140,21 +142,23 @@ def _plot_overlays(samples, images, true_masks, pred_masks, probabilities, predi
     plt.close(fig)
 
 
-def baseline_metrics(run_dir: Path, images, labels) -> dict | None:
-    """The same classifier trained on raw images (mask channels replaced by 'everything')."""
+def baseline_metrics(run_dir: Path, images, labels, settings: InferenceSettings) -> dict | None:
+    """The same classifier trained on raw images (its mask covers everything), run with the
+    served pipeline's settings (mirror averaging included) but uncalibrated."""
     path = run_dir / "baseline_best.keras"
     if not path.exists():
         return None
     import keras
 
-    model = keras.models.load_model(path, compile=False)
-    inputs = np.stack([baseline_input(resize_for_model(img)) for img in images])
-    def classify(batch):
-        return model.predict(batch, batch_size=16, verbose=0)
+    from training.models import keras_runner
 
-    # the same test-time averaging as the served model, for a fair comparison
-    logits = mirror_averaged(classify, inputs) if FLIP_AVERAGE else classify(inputs)
-    return classification_metrics(labels, softmax(logits))
+    baseline = Pipeline(None, keras_runner(keras.models.load_model(path, compile=False)),
+                        replace(settings, temperature=1.0))
+    probabilities = []
+    for gray in images:
+        square = baseline.square(gray)
+        probabilities.append(baseline.probabilities(baseline.classifier_logits(square, np.ones(square.shape, bool))))
+    return classification_metrics(labels, np.stack(probabilities))
 
 
 def write_report(data_root, manifest: dict, models_dir: Path, run_dir: Path, report_dir: Path, split: str = "test"):
@@ -169,18 +173,18 @@ def write_report(data_root, manifest: dict, models_dir: Path, run_dir: Path, rep
     pipeline = Pipeline.load(models_dir)
     predictions = [pipeline.predict_gray(img) for img in images]
     logits = np.stack([p.logits for p in predictions])
-    calibrated = softmax(logits, pipeline.temperature)
+    calibrated = pipeline.probabilities(logits)
     uncalibrated = softmax(logits)
     pred_masks = [p.mask for p in predictions]
     predicted = np.array([CLASS_NAMES.index(p.label) for p in predictions])
 
     results = {"split": split, "classification": classification_metrics(labels, calibrated, predicted),
                "most_probable_class": classification_metrics(labels, calibrated),
-               "malignant_threshold": pipeline.malignant_threshold,
+               "malignant_threshold": pipeline.settings.malignant_threshold,
                "ece_uncalibrated": expected_calibration_error(uncalibrated, labels),
                "segmentation": segmentation_metrics([p.segmentation for p in predictions], true_masks, labels),
                "shown_mask": segmentation_metrics(pred_masks, true_masks, labels),
-               "baseline_raw_images": baseline_metrics(run_dir, images, labels),
+               "baseline_raw_images": baseline_metrics(run_dir, images, labels, pipeline.settings),
                "lesion_mask_removed": missed_lesion_metrics(pipeline, images, labels)}
     _plot_confusion(results["classification"]["confusion"], f"UNet-masked, {split}", report_dir / "confusion.png")
     if results["baseline_raw_images"]:
@@ -190,14 +194,13 @@ def write_report(data_root, manifest: dict, models_dir: Path, run_dir: Path, rep
     _plot_reliability(labels, uncalibrated, calibrated, report_dir / "reliability.png")
     _plot_overlays(samples, images, true_masks, pred_masks, calibrated, predicted, report_dir / "overlays.png")
     (report_dir / f"metrics_{split}.json").write_text(json.dumps(results, indent=2) + "\n")
-    (report_dir / "README.md").write_text(render_markdown(results, pipeline.card))
-
     card_path = models_dir / CARD_FILE
     card = json.loads(card_path.read_text())
+    (report_dir / "README.md").write_text(render_markdown(results, card))
     card.setdefault("metrics", {})[split] = results
     card_path.write_text(json.dumps(card, indent=2) + "\n")
     model_card.write(models_dir)
-    print(render_markdown(results, pipeline.card), flush=True)
+    print(render_markdown(results, card), flush=True)
     return results
 
 
@@ -212,7 +215,7 @@ def render_markdown(results: dict, card: dict) -> str:
         "",
         f"Models `{card['version']}`; {c['n']} {split} images from the group-aware split "
         f"(manifest sha256 `{card['data']['manifest_sha256'][:12]}…`), none of whose near-duplicates were "
-        "seen in training. Every number comes from `app.pipeline.Pipeline`, the code that serves the app, "
+        "seen in training. Every number comes from `inference.pipeline.Pipeline`, the code that serves the app, "
         "with masks predicted by the UNet (never ground-truth masks). Regenerate with "
         "`python -m training evaluate --data <BUSI root>`.",
         "",

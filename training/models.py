@@ -1,17 +1,22 @@
-"""Model builders: a small UNet segmenter and a mask-conditioned EfficientNetB3 classifier.
+"""Model builders: a small UNet segmenter and a mask-conditioned classifier on a Keras backbone.
 
 Sized for 2 CPU cores (see the model card for measured timings). Constants on top,
-small builder functions below, as in the keras-io examples.
+small builder functions below, as in the keras-io examples. Input sizes, input kinds,
+backbone and weights come from `InferenceSettings`, so the served pipeline feeds the
+models what they were built for.
 """
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 from keras import layers
 
-from app.preprocessing import CLASS_NAMES, CLASSIFIER_SIZE, UNET_SIZE
+from inference.preprocessing import CLASSIFIER_INPUTS, UNET_INPUTS
+from inference.settings import CLASS_NAMES, InferenceSettings
 
+# Backbones by the name the settings carry: a new backbone is one entry here.
+BACKBONES = {"EfficientNetB3": keras.applications.EfficientNetB3}
 UNET_FILTERS = (16, 32, 64, 128, 256)  # one entry per level; 5 levels
-CLASSIFIER_CHANNELS = 3  # image, masked image, mask (see app.preprocessing.classifier_input)
 DROPOUT_RATE = 0.4
 L2_WEIGHT = 1e-4
 # Keras builds EfficientNet's batch norms with momentum 0.99, tuned for ImageNet-length runs.
@@ -29,9 +34,15 @@ def _conv_block(x, filters: int, name: str):
     return x
 
 
-def build_unet(size: int = UNET_SIZE, filters=UNET_FILTERS) -> keras.Model:
-    """UNet for a binary lesion mask: (size, size, 1) in [0, 1] -> per-pixel probability."""
-    inputs = keras.Input((size, size, 1), name="image")
+def recipe() -> dict:
+    """The architecture constants, recorded in run.json and stated by the model card."""
+    return {"unet_filters": list(UNET_FILTERS), "classifier_dropout": DROPOUT_RATE, "classifier_l2": L2_WEIGHT}
+
+
+def build_unet(settings: InferenceSettings, filters=UNET_FILTERS) -> keras.Model:
+    """UNet for a binary lesion mask: the settings' UNet input -> per-pixel probability."""
+    size, channels = settings.unet_size, len(UNET_INPUTS[settings.unet_input].channels)
+    inputs = keras.Input((size, size, channels), name="image")
     skips, x = [], inputs
     for level, width in enumerate(filters[:-1]):
         x = _conv_block(x, width, f"down{level}")
@@ -46,15 +57,17 @@ def build_unet(size: int = UNET_SIZE, filters=UNET_FILTERS) -> keras.Model:
     return keras.Model(inputs, outputs, name="unet")
 
 
-def build_classifier(size: int = CLASSIFIER_SIZE, weights: str | None = None) -> keras.Model:
-    """EfficientNetB3 with a 3-way softmax head, dropout and L2, as in the original report.
+def build_classifier(settings: InferenceSettings) -> keras.Model:
+    """The settings' backbone with a 3-way softmax head, dropout and L2, as in the original report.
 
-    Input is (size, size, 3) in [0, 255], the range Keras EfficientNet expects. With
-    `weights="imagenet"` the backbone starts from ImageNet (where it can be downloaded).
+    Input is the settings' classifier input ([0, 255], the range Keras EfficientNet expects).
+    With `weights="imagenet"` the backbone starts from ImageNet (where it can be downloaded).
     """
-    inputs = keras.Input((size, size, CLASSIFIER_CHANNELS), name="image_and_mask")
-    backbone = keras.applications.EfficientNetB3(
-        include_top=False, weights=weights, input_tensor=inputs, pooling="avg"
+    size, channels = settings.classifier_size, len(CLASSIFIER_INPUTS[settings.classifier_input].channels)
+    inputs = keras.Input((size, size, channels), name="image_and_mask")
+    backbone = BACKBONES[settings.backbone](
+        include_top=False, weights=None if settings.weights == "none" else settings.weights,
+        input_tensor=inputs, pooling="avg"
     )
     for layer in backbone.layers:
         if isinstance(layer, layers.BatchNormalization):
@@ -66,3 +79,10 @@ def build_classifier(size: int = CLASSIFIER_SIZE, weights: str | None = None) ->
         name="logits",
     )(x)
     return keras.Model(inputs, outputs, name="classifier")
+
+
+def keras_runner(model: keras.Model):
+    """A Keras model as the pipeline's batch-of-one callable (inference mode, traced once
+    as a tf.function: eager calls are ~15x slower and would misstate TensorFlow's speed)."""
+    traced = tf.function(lambda batch: model(batch, training=False))
+    return lambda batch: traced(tf.constant(batch, tf.float32)).numpy()[0]

@@ -2,22 +2,25 @@
 from __future__ import annotations
 
 import csv
-import json
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from app.preprocessing import CLASS_NAMES, baseline_input, classifier_input, unet_input
+from inference.pipeline import Pipeline
+from inference.preprocessing import baseline_input, classifier_input, downscale, unet_input
+from inference.settings import CLASS_NAMES, InferenceSettings
 from training.augment import build_augmentation, perturb_mask
-from training.models import build_classifier, build_unet
+from training.data import Squares, load_squares
+from training.models import build_classifier, build_unet, keras_runner
+from training.run import TrainingRun
 
 BATCH_SIZE = 16
-UNET_EPOCHS = 40
-CLASSIFIER_EPOCHS = 40
 UNET_LEARNING_RATE = 2e-3
 CLASSIFIER_LEARNING_RATE = 1e-3
 
@@ -31,9 +34,9 @@ def dice_bce_loss(y_true, y_pred):
     return tf.reduce_mean(bce, axis=(1, 2)) + (1.0 - dice)
 
 
-def unet_target(square_mask: np.ndarray) -> np.ndarray:
-    """The UNet's (UNET_SIZE, UNET_SIZE, 1) target from a MODEL_SIZE bool mask."""
-    return (unet_input(square_mask.astype(np.uint8) * 255) > 0.5).astype(np.float32)
+def unet_target(settings: InferenceSettings, square_mask: np.ndarray) -> np.ndarray:
+    """The UNet's (size, size, 1) target from a square bool mask."""
+    return (downscale(square_mask.astype(np.uint8) * 255, settings.unet_size) > 127).astype(np.float32)[..., None]
 
 
 def class_weights(labels: np.ndarray) -> dict[int, float]:
@@ -68,7 +71,7 @@ class AugmentedBatches(keras.utils.PyDataset):
         self.order = self.rng.permutation(len(self.squares))
 
 
-def _fit(model, batches, validation, epochs: int, run_dir: Path, name: str, monitor: str, **fit_kwargs):
+def _fit(model, batches, validation, run: TrainingRun, run_dir: Path, name: str, monitor: str, **fit_kwargs):
     """fit() with last/best checkpoints and a CSV log; resumes from the last checkpoint."""
     run_dir.mkdir(parents=True, exist_ok=True)
     last, log = run_dir / f"{name}_last.keras", run_dir / f"{name}_log.csv"
@@ -84,66 +87,68 @@ def _fit(model, batches, validation, epochs: int, run_dir: Path, name: str, moni
         keras.callbacks.CSVLogger(log, append=True),
     ]
     start = time.time()
-    if initial_epoch < epochs:
-        model.fit(batches, validation_data=validation, epochs=epochs, initial_epoch=initial_epoch,
+    if initial_epoch < run.epochs[name]:
+        model.fit(batches, validation_data=validation, epochs=run.epochs[name], initial_epoch=initial_epoch,
                   callbacks=callbacks, verbose=2, **fit_kwargs)
-    _record_time(run_dir, name, time.time() - start)
+    run.record_wall_time(run_dir, name, time.time() - start)
     return keras.models.load_model(run_dir / f"{name}_best.keras", compile=False)
 
 
-def _record_time(run_dir: Path, name: str, seconds: float) -> None:
-    """Accumulate wall time per stage (across resumes) for the model card."""
-    path = run_dir / "wall_time.json"
-    times = json.loads(path.read_text()) if path.exists() else {}
-    times[name] = times.get(name, 0.0) + seconds
-    path.write_text(json.dumps(times, indent=2))
+def train_models(run: TrainingRun, run_dir: Path, data_root: Path, manifest: dict, stages: Sequence[str]) -> None:
+    """The UNet, then each classifier stage ("classifier", "baseline") validated on UNet masks."""
+    run.resumed_from(run_dir).save(run_dir)
+    train_set, val_set = (load_squares(data_root, manifest, split, run.settings.square_size) for split in ("train", "val"))
+    print(f"train {len(train_set.labels)} images, val {len(val_set.labels)}", flush=True)
+    unet = train_unet(run, run_dir, train_set, val_set)
+    segmenter = Pipeline(keras_runner(unet), None, run.settings)
+    val_set = replace(val_set, masks=np.stack([segmenter.square_lesion_mask(s) for s in val_set.squares]))
+    for stage in stages:
+        train_classifier(run, run_dir, stage, train_set, val_set)
 
 
-def train_unet(train_set, val_set, run_dir: Path, epochs: int = UNET_EPOCHS, seed: int = 0):
+def train_unet(run: TrainingRun, run_dir: Path, train_set: Squares, val_set: Squares):
     """Train the segmenter on all training images (normals teach it to stay empty)."""
-    squares, masks = train_set
-    keras.utils.set_random_seed(seed)
-    model = build_unet()
-    steps = epochs * math.ceil(len(squares) / BATCH_SIZE)
+    settings = run.settings
+    keras.utils.set_random_seed(run.seed)
+    model = build_unet(settings)
+    steps = run.epochs["unet"] * math.ceil(len(train_set.squares) / BATCH_SIZE)
     model.compile(
         optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(UNET_LEARNING_RATE, steps)),
         loss=dice_bce_loss,
         metrics=[keras.metrics.BinaryIoU(target_class_ids=[1], name="iou")],
     )
-    batches = AugmentedBatches(squares, masks, lambda img, m, i, rng: (unet_input(img), unet_target(m)), seed)
-    val_inputs = np.stack([unet_input(s) for s in val_set[0]])
-    val_targets = np.stack([unet_target(m) for m in val_set[1]])
-    return _fit(model, batches, (val_inputs, val_targets), epochs, run_dir, "unet", "val_iou")
+    batches = AugmentedBatches(train_set.squares, train_set.masks,
+                               lambda img, m, i, rng: (unet_input(settings, img), unet_target(settings, m)), run.seed)
+    val_inputs = np.stack([unet_input(settings, s) for s in val_set.squares])
+    val_targets = np.stack([unet_target(settings, m) for m in val_set.masks])
+    return _fit(model, batches, (val_inputs, val_targets), run, run_dir, "unet", "val_iou")
 
 
-def predict_square_masks(unet, squares: np.ndarray) -> np.ndarray:
-    """UNet masks at MODEL_SIZE for a stack of squares, post-processed as in serving."""
-    from app.preprocessing import mask_from_probability
-
-    probs = unet.predict(np.stack([unet_input(s) for s in squares]), batch_size=32, verbose=0)[..., 0]
-    size = squares.shape[1]
-    return np.stack([mask_from_probability(p, size, size) for p in probs])
-
-
-def train_classifier(train_set, train_labels, val_inputs, val_labels, run_dir: Path, name: str,
-                     conditioned: bool = True, epochs: int = CLASSIFIER_EPOCHS, weights=None, seed: int = 0):
-    """Train EfficientNetB3 on (image, perturbed mask) inputs, or on raw images as the baseline."""
-    squares, masks = train_set
-    keras.utils.set_random_seed(seed)
-    model = build_classifier(weights=weights)
-    steps = epochs * math.ceil(len(squares) / BATCH_SIZE)
+def train_classifier(run: TrainingRun, run_dir: Path, stage: str, train_set: Squares, val_set: Squares):
+    """Train the classifier on (image, perturbed mask) inputs, validated on `val_set`'s masks
+    (the UNet's); the "baseline" stage trains and validates it on raw images instead."""
+    settings = run.settings
+    if stage == "baseline":
+        def make_input(square, mask):
+            return baseline_input(settings, square)
+    else:
+        def make_input(square, mask):
+            return classifier_input(settings, square, mask)
+    keras.utils.set_random_seed(run.seed)
+    model = build_classifier(settings)
+    steps = run.epochs[stage] * math.ceil(len(train_set.squares) / BATCH_SIZE)
     model.compile(
         optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(CLASSIFIER_LEARNING_RATE, steps)),
         loss=keras.losses.CategoricalCrossentropy(from_logits=True),
         metrics=["accuracy", keras.metrics.F1Score(average="macro", name="macro_f1")],
     )
-    one_hot = keras.utils.to_categorical(train_labels, len(CLASS_NAMES))
+    one_hot = keras.utils.to_categorical(train_set.labels, len(CLASS_NAMES))
 
     def example(img, mask, i, rng):
-        inputs = classifier_input(img, perturb_mask(mask, rng)) if conditioned else baseline_input(img)
-        return inputs, one_hot[i]
+        return make_input(img, perturb_mask(mask, rng)), one_hot[i]
 
-    batches = AugmentedBatches(squares, masks, example, seed)
-    validation = (val_inputs, keras.utils.to_categorical(val_labels, len(CLASS_NAMES)))
-    return _fit(model, batches, validation, epochs, run_dir, name, "val_macro_f1",
-                class_weight=class_weights(train_labels))
+    batches = AugmentedBatches(train_set.squares, train_set.masks, example, run.seed)
+    validation = (np.stack([make_input(s, m) for s, m in zip(val_set.squares, val_set.masks)]),
+                  keras.utils.to_categorical(val_set.labels, len(CLASS_NAMES)))
+    return _fit(model, batches, validation, run, run_dir, stage, "val_macro_f1",
+                class_weight=class_weights(train_set.labels))
