@@ -71,3 +71,14 @@ def test_cli_agrees_with_the_pipeline(pipeline):
     assert record["label"] == expected.label
     for name, p in expected.probabilities.items():
         assert record["probabilities"][name] == pytest.approx(p, abs=1e-6)
+
+
+def test_model_card_and_reports_are_rendered_from_their_json():
+    """The committed Markdown is what the templates make of the committed JSON (nothing hand-edited)."""
+    from training import card as model_card
+
+    card = json.loads((MODELS_DIR / "model_card.json").read_text())
+    assert (MODELS_DIR / "README.md").read_text() == model_card.render(card)
+    for report_dir, split in ((REPO / "reports", "test"), (REPO / "reports" / "val", "val")):
+        results = json.loads((report_dir / f"metrics_{split}.json").read_text())
+        assert (report_dir / "README.md").read_text() == model_card.render_report(results, card)

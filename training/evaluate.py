@@ -19,10 +19,6 @@ from training import card as model_card  # noqa: E402
 from training import data  # noqa: E402
 from training.metrics import dice, expected_calibration_error, iou, pixel_accuracy, reliability_bins  # noqa: E402
 
-REPORT_BASELINE = {"accuracy_raw_images": 0.4201, "unet_pixel_accuracy": 0.9581, "accuracy_masked": 0.8639,
-                   "malignant_recall_masked": 0.79}
-
-
 def classification_metrics(labels: np.ndarray, probabilities: np.ndarray, predicted: np.ndarray | None = None) -> dict:
     """Accuracy, per-class precision/recall/F1, macro-F1, malignant recall, one-vs-rest ROC AUC.
 
@@ -196,93 +192,9 @@ def write_report(data_root, manifest: dict, models_dir: Path, run_dir: Path, rep
     (report_dir / f"metrics_{split}.json").write_text(json.dumps(results, indent=2) + "\n")
     card_path = models_dir / CARD_FILE
     card = json.loads(card_path.read_text())
-    (report_dir / "README.md").write_text(render_markdown(results, card))
+    (report_dir / "README.md").write_text(model_card.render_report(results, card))
     card.setdefault("metrics", {})[split] = results
     card_path.write_text(json.dumps(card, indent=2) + "\n")
     model_card.write(models_dir)
-    print(render_markdown(results, card), flush=True)
+    print(model_card.render_report(results, card), flush=True)
     return results
-
-
-def render_markdown(results: dict, card: dict) -> str:
-    c, s, b = results["classification"], results["segmentation"], results["baseline_raw_images"]
-    argmax, decision = results["most_probable_class"], card.get("decision", {})
-    shown = results["shown_mask"]
-    split = results["split"]
-    pct = lambda v: "n/a" if v is None else f"{100 * v:.1f}%"  # noqa: E731
-    lines = [
-        f"# Evaluation on the held-out {split} split",
-        "",
-        f"Models `{card['version']}`; {c['n']} {split} images from the group-aware split "
-        f"(manifest sha256 `{card['data']['manifest_sha256'][:12]}…`), none of whose near-duplicates were "
-        "seen in training. Every number comes from `inference.pipeline.Pipeline`, the code that serves the app, "
-        "with masks predicted by the UNet (never ground-truth masks). Regenerate with "
-        "`python -m training evaluate --data <BUSI root>`.",
-        "",
-        "## Against the original report",
-        "",
-        "| metric | original report | this model |",
-        "|---|---:|---:|",
-        f"| accuracy, classifier on raw images | 42.01% | {pct(b['accuracy']) if b else 'not trained in this run'} |",
-        f"| UNet pixel accuracy | 95.81% | {pct(s['pixel_accuracy'])} |",
-        f"| accuracy, classifier with UNet masks | 86.39% | {pct(c['accuracy'])} |",
-        f"| malignant recall, with UNet masks | 0.79 | {c['malignant_recall']:.2f} |",
-        "",
-        "The report's numbers came from a split that did not keep BUSI's near-duplicates apart, so they are "
-        "not directly comparable: ours are on images whose duplicates were never trained on.",
-        "",
-        "## Classification (calibrated probabilities)",
-        "",
-        f"Accuracy {pct(c['accuracy'])}, macro-F1 {c['macro_f1']:.3f}, malignant recall "
-        f"{c['malignant_recall']:.3f}, macro ROC AUC {c['roc_auc_macro']:.3f}.",
-        "",
-        f"The reported label is malignant once the calibrated malignant probability reaches "
-        f"{results['malignant_threshold']:.3f} (chosen on validation: the highest threshold that finds "
-        f"{decision.get('malignant_recall_target_on_validation', 0):.0%} of its cancers, but never below "
-        f"{decision.get('minimum_threshold')}), else the most probable class. With the most probable class alone: "
-        f"accuracy {pct(argmax['accuracy'])}, macro-F1 {argmax['macro_f1']:.3f}, malignant recall "
-        f"{argmax['malignant_recall']:.3f}.",
-        "",
-        "| class | precision | recall | F1 | support |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    lines += [f"| {n} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
-              for n, v in c["per_class"].items()]
-    lines += [
-        "",
-        "![confusion matrix](confusion.png) ![ROC](roc.png)",
-        "",
-        "## Calibration",
-        "",
-        f"Temperature {card['calibration']['temperature']} fitted on the validation split. Expected calibration "
-        f"error (10 bins) on {split}: {results['ece_uncalibrated']:.3f} before, {c['ece']:.3f} after.",
-        "",
-        "![reliability](reliability.png)",
-        "",
-        "## Segmentation",
-        "",
-        "| metric | value |",
-        "|---|---:|",
-        f"| Dice, lesion images (mean) | {s['dice_lesion_images']:.3f} |",
-        f"| IoU, lesion images (mean) | {s['iou_lesion_images']:.3f} |",
-        f"| pixel accuracy, all images | {pct(s['pixel_accuracy'])} |",
-        f"| normal images with any predicted lesion | {pct(s['false_lesion_rate_normal'])} |",
-        "",
-        "These are the UNet's masks. The app shows no outline when the classifier calls a scan normal; "
-        f"with that rule, normal images shown with a lesion: {pct(shown['false_lesion_rate_normal'])}, "
-        f"Dice on lesion images {shown['dice_lesion_images']:.3f} (a lesion scan called normal scores 0).",
-        "",
-        "![overlays](overlays.png)",
-    ]
-    missed = results.get("lesion_mask_removed")
-    if missed:
-        lines += ["", "## When the UNet misses the lesion", "",
-                  f"Each of the {missed['lesion_scans']} lesion scans classified again with an empty mask, as if the "
-                  f"UNet had found nothing: called normal {pct(missed['called_normal'])}, cancers still flagged "
-                  f"malignant {pct(missed['cancers_flagged'])}. This is how far the answer rests on the mask."]
-    if b:
-        lines += ["", "## Baseline: the same classifier on raw images", "",
-                  f"Accuracy {pct(b['accuracy'])}, macro-F1 {b['macro_f1']:.3f}, malignant recall "
-                  f"{b['malignant_recall']:.3f}, macro ROC AUC {b['roc_auc_macro']:.3f}.", "",
-                  "![baseline confusion](confusion_baseline.png)"]
-    return "\n".join(lines) + "\n"
