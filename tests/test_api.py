@@ -13,7 +13,7 @@ from conftest import SCANS
 from upload_samples import BAD_UPLOADS, VALID_ODD_UPLOADS
 
 
-def test_predict_contract(post_api, scan_bytes):
+def test_predict_contract(app, post_api, scan_bytes):
     response = post_api(scan_bytes)
     assert response.status_code == 200
     body = response.get_json()
@@ -22,7 +22,9 @@ def test_predict_contract(post_api, scan_bytes):
     assert body["label"] in ("benign", "malignant", "normal")
     assert set(body["probabilities"]) == {"benign", "malignant", "normal"}
     assert sum(body["probabilities"].values()) == pytest.approx(1.0, abs=1e-6)
-    assert body["label"] == max(body["probabilities"], key=body["probabilities"].get)
+    probabilities, threshold = body["probabilities"], app.extensions["pipeline"].settings.malignant_threshold
+    most_probable = max(probabilities, key=probabilities.get)
+    assert body["label"] == ("malignant" if probabilities["malignant"] >= threshold else most_probable)
     assert body["explanation"] and body["next_steps"] and "not a diagnosis" in body["disclaimer"]
     assert body["model"]["version"]
 
