@@ -23,10 +23,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from flask_wtf.csrf import CSRFProtect
 
     from app import api, security, views
-    from app.centres import load_centres
+    from app.location.centres import load_centres
+    from app.location.gazetteer import load_gazetteer
+    from app.location.online import Geocoder
     from app.config import Config
     from app.errors import register_error_handlers
-    from app.geocode import Geocoder, load_gazetteer
     from app.http import InMemoryUploadRequest, add_server_timing
     from inference.paths import REPO_ROOT
     from inference.pipeline import Pipeline

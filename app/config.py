@@ -35,7 +35,12 @@ class Config:
     # Tokens live as long as the page may sit open before the upload.
     WTF_CSRF_TIME_LIMIT = 3600 * 4
 
-    # Nearest centres (app.geocode.Geocoder reads these): offline gazetteer only by default.
+    # Nearest centres (app.location.online.Geocoder reads these): offline gazetteer only by
+    # default. Online, OpenStreetMap's Nominatim policy needs an agent that identifies the
+    # deployment, e.g. "busi-triage/1.0 (+https://your.site/contact)".
     GEOCODER_ONLINE = False
+    GEOCODER_USER_AGENT: str | None = None
+    GEOCODER_TIMEOUT = 3  # seconds
+    GEOCODER_CACHE_SIZE = 512  # answers kept, to keep Nominatim traffic low
     CENTRES_LIMIT = 3
 
