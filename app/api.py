@@ -5,11 +5,11 @@ import base64
 
 from flask import Blueprint, current_app, jsonify, request
 
-from app.centres import locate_and_find
 from app.errors import InputError
 from app.explain import DISCLAIMER
-from app.geocode import LocationError, LocationNotFound
 from app.imaging import lesion_summary, mask_png
+from app.location.centres import locate_and_find
+from app.location.places import LocationError, LocationNotFound
 from app.triage import LOCATION_FIELDS, analyse_upload
 
 bp = Blueprint("api", __name__)

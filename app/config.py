@@ -5,16 +5,16 @@ parse, so BUSI_MAX_CONTENT_LENGTH=5242880 is an int), then the mapping given to 
 """
 from __future__ import annotations
 
-from app.pipeline import DEFAULT_MODELS_DIR
+from inference import paths
 
 MEGABYTE = 1024 * 1024
 
 
 class Config:
-    MODELS_DIR = str(DEFAULT_MODELS_DIR)
-    # Threads per LiteRT interpreter. One per worker keeps two gunicorn workers from
-    # fighting over two cores; raise it for one worker on a bigger machine.
-    MODEL_THREADS = 1
+    MODELS_DIR = str(paths.MODELS_DIR)
+    # Threads per LiteRT interpreter; None: the model card's (1: two gunicorn workers then
+    # do not fight over two cores). Raise it for one worker on a bigger machine.
+    MODEL_THREADS: int | None = None
 
     # Uploads. A request larger than this is refused with 413 before it is read.
     MAX_CONTENT_LENGTH = 10 * MEGABYTE
@@ -35,7 +35,12 @@ class Config:
     # Tokens live as long as the page may sit open before the upload.
     WTF_CSRF_TIME_LIMIT = 3600 * 4
 
-    # Nearest centres (app.geocode.Geocoder reads these): offline gazetteer only by default.
+    # Nearest centres (app.location.online.Geocoder reads these): offline gazetteer only by
+    # default. Online, OpenStreetMap's Nominatim policy needs an agent that identifies the
+    # deployment, e.g. "busi-triage/1.0 (+https://your.site/contact)".
     GEOCODER_ONLINE = False
+    GEOCODER_USER_AGENT: str | None = None
+    GEOCODER_TIMEOUT = 3  # seconds
+    GEOCODER_CACHE_SIZE = 512  # answers kept, to keep Nominatim traffic low
     CENTRES_LIMIT = 3
 

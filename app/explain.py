@@ -23,7 +23,7 @@ UNCERTAIN_NOTE = ("The model is uncertain about this scan: no answer reached "
 
 
 # When malignant is reported although another answer is more probable (see
-# app.pipeline.decide), the summary says so instead of implying it is the likeliest answer.
+# inference.pipeline.decide), the summary says so instead of implying it is the likeliest answer.
 FLAGGED_NOTE = ("Another answer is more likely, but the estimated chance of a cancer ({chance:.0%}) is "
                 "high enough that we flag it: a doctor should check this scan.")
 

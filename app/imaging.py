@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from app.errors import InputError
-from app.preprocessing import normalize_image
+from inference.preprocessing import normalize_image
 
 # Pillow format names we decode; every other decoder stays off (less attack surface).
 ACCEPTED_FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "WEBP")

@@ -3,6 +3,7 @@
 Prints one JSON object per input on stdout, `{"file", "label", "probabilities"}` or
 `{"file", "error"}` for an input it cannot read (and goes on with the rest). With
 `--masks-dir`, writes each predicted mask as `<stem>_pred.png` (0/255, input size).
+Runs the inference core alone: no Flask, geopy or zipcodes is imported.
 """
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from app.pipeline import DEFAULT_MODELS_DIR, Pipeline
+from inference.paths import MODELS_DIR
+from inference.pipeline import Pipeline
 
 
 def predict_file(pipeline: Pipeline, path: Path, masks_dir: Path | None) -> dict:
@@ -31,7 +33,7 @@ def predict_file(pipeline: Pipeline, path: Path, masks_dir: Path | None) -> dict
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.predict", description=__doc__.split("\n")[0])
     parser.add_argument("images", nargs="+", type=Path, help="image files (PNG, JPEG, ...)")
-    parser.add_argument("--models", type=Path, default=DEFAULT_MODELS_DIR, help="folder with the models")
+    parser.add_argument("--models", type=Path, default=MODELS_DIR, help="folder with the models")
     parser.add_argument("--masks-dir", type=Path, help="write predicted masks here")
     args = parser.parse_args(argv)
     if args.masks_dir:

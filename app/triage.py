@@ -7,12 +7,12 @@ from flask import current_app, g
 from PIL import Image
 from werkzeug.datastructures import FileStorage, MultiDict
 
-from app.centres import locate_and_find
 from app.errors import InputError
 from app.explain import Explanation, explain
-from app.geocode import LocationError
 from app.imaging import check_looks_like_ultrasound, decode_upload
-from app.pipeline import Prediction
+from app.location.centres import locate_and_find
+from app.location.places import LocationError
+from inference.pipeline import Prediction
 
 UPLOAD_FIELD = "image"
 LOCATION_FIELDS = ("location", "latitude", "longitude")

@@ -6,7 +6,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.explain import CLASS_TITLES, DISCLAIMER_DETAIL, UNCERTAIN_NOTE
 from app.imaging import ACCEPTED_FORMATS_TEXT, overlay_png, png_data_uri
-from app.preprocessing import CLASS_NAMES
+from inference.settings import CLASS_NAMES
 from app.triage import UPLOAD_FIELD, analyse_upload
 
 bp = Blueprint("views", __name__)

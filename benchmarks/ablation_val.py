@@ -1,45 +1,45 @@
 """Validation ablation of the inference choices: flip averaging and the malignant threshold.
 
-Runs the bundled pipeline over the validation split with flip averaging off and on, and
+Runs the bundled pipeline over the validation splits with flip averaging off and on, and
 prints accuracy, macro-F1 and malignant recall with the most probable class and with the
 card's malignant threshold. Validation only: these choices must not be tuned on test.
 
-    .venv/bin/python benchmarks/ablation_val.py --data ../shared/data/busi/Dataset_BUSI_with_GT
+    .venv/bin/python -m benchmarks.ablation_val --data ../shared/data/busi/Dataset_BUSI_with_GT ../shared/data/busbra
 """
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-from pathlib import Path
+from dataclasses import replace
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from app.pipeline import DEFAULT_MODELS_DIR, Pipeline, decide  # noqa: E402
-from app.preprocessing import CLASS_NAMES, softmax  # noqa: E402
-from training import data  # noqa: E402
-from training.evaluate import classification_metrics  # noqa: E402
+from inference.paths import MODELS_DIR
+from inference.pipeline import Pipeline, reported_classes
+from inference.settings import CLASS_NAMES
+from training import data
+from training.evaluate import classification_metrics
+from training.sources import Source
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, help="BUSI root (Dataset_BUSI_with_GT)")
-    parser.add_argument("--models", default=str(DEFAULT_MODELS_DIR))
-    parser.add_argument("--manifest", default=str(REPO / "training" / "split_manifest.json"))
+    parser.add_argument("--data", required=True, nargs="+", help="data-set folders (BUSI, BUS-BRA)")
+    parser.add_argument("--models", default=str(MODELS_DIR))
     args = parser.parse_args()
 
-    samples, images, _ = data.load_split(args.data, json.loads(Path(args.manifest).read_text()), "val")
-    labels = np.array([CLASS_NAMES.index(s.label) for s in samples])
+    images, labels = [], []
+    for source in map(Source.open, args.data):
+        samples, source_images, _ = data.load_split(source.root, source.manifest, "val")
+        images += source_images
+        labels += [CLASS_NAMES.index(s.label) for s in samples]
+    labels = np.array(labels)
     pipeline = Pipeline.load(args.models)
+    threshold = pipeline.settings.malignant_threshold
     for flip in (False, True):
-        pipeline.flip_average = flip
-        probabilities = softmax(np.stack([pipeline.predict_gray(img).logits for img in images]), pipeline.temperature)
+        pipeline.settings = replace(pipeline.settings, flip_average=flip)
+        probabilities = np.stack([pipeline.probabilities(pipeline.predict_gray(img).logits) for img in images])
         for rule, predicted in (("most probable", None),
-                                (f"malignant >= {pipeline.malignant_threshold:.3f}",
-                                 decide(probabilities, pipeline.malignant_threshold))):
+                                (f"malignant >= {threshold:.3f}", reported_classes(probabilities, threshold))):
             m = classification_metrics(labels, probabilities, predicted)
             print(f"flip_average={flip!s:5}  {rule:22}  accuracy {m['accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}  "
                   f"malignant recall {m['malignant_recall']:.3f}  ROC AUC {m['roc_auc_macro']:.3f}  ECE {m['ece']:.3f}")

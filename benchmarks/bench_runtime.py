@@ -4,8 +4,8 @@ Times `Pipeline.predict_gray` (resize, UNet, mask, classifier) on real BUSI scan
 one, in one process so the ratio is measured under the same load; prints medians of
 `--runs` passes, the time to load each runtime and the process RSS after loading it.
 
-    .venv/bin/python benchmarks/bench_runtime.py --data ../shared/data/busi/Dataset_BUSI_with_GT
-    .venv/bin/python benchmarks/bench_runtime.py --data DIR --keras-run-dir runs   # + Keras
+    .venv/bin/python -m benchmarks.bench_runtime --data ../shared/data/busi/Dataset_BUSI_with_GT
+    .venv/bin/python -m benchmarks.bench_runtime --data DIR --keras-run-dir runs   # + Keras
 
 Keras needs the training checkpoints (`runs/unet_best.keras`, `runs/classifier_best.keras`),
 which are not bundled; LiteRT is measured first, before TensorFlow is imported.
@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -23,11 +22,10 @@ import numpy as np
 import psutil
 from PIL import Image
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from app.pipeline import DEFAULT_MODELS_DIR, CARD_FILE, Pipeline  # noqa: E402
-from app.preprocessing import to_gray_array  # noqa: E402
+from inference.paths import MODELS_DIR, REPO_ROOT
+from inference.pipeline import CARD_FILE, Pipeline
+from inference.preprocessing import to_gray_array
+from inference.settings import InferenceSettings
 
 
 def scans(folder: Path, count: int) -> list[np.ndarray]:
@@ -48,8 +46,8 @@ def time_pipeline(pipeline: Pipeline, images, runs: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=REPO / "tests" / "fixtures")
-    parser.add_argument("--models", type=Path, default=DEFAULT_MODELS_DIR)
+    parser.add_argument("--data", type=Path, default=REPO_ROOT / "tests" / "fixtures")
+    parser.add_argument("--models", type=Path, default=MODELS_DIR)
     parser.add_argument("--keras-run-dir", type=Path)
     parser.add_argument("--images", type=int, default=30)
     parser.add_argument("--runs", type=int, default=3)
@@ -66,12 +64,12 @@ def main() -> None:
         start = time.perf_counter()
         import keras
 
-        from training.export import keras_runner
+        from training.models import keras_runner
 
-        card = json.loads((args.models / CARD_FILE).read_text())
+        settings = InferenceSettings.from_card(json.loads((args.models / CARD_FILE).read_text()))
         models = [keras.models.load_model(args.keras_run_dir / f"{n}_best.keras", compile=False)
                   for n in ("unet", "classifier")]
-        reference = Pipeline(*(keras_runner(m) for m in models), card)
+        reference = Pipeline(*(keras_runner(m) for m in models), settings)
         rows["Keras / TensorFlow"] = {"load_s": time.perf_counter() - start,
                                       "rss_mb": psutil.Process().memory_info().rss / 1e6,
                                       **time_pipeline(reference, images, args.runs)}

@@ -3,9 +3,9 @@
 Starts gunicorn with gunicorn.conf.py (or measures a running server with --url), uploads
 real BUSI scans to POST /api/v1/predict and prints a Markdown table:
 
-    .venv/bin/python benchmarks/bench_server.py                  # 2 workers, as deployed
-    .venv/bin/python benchmarks/bench_server.py --runs 3 --no-preload
-    .venv/bin/python benchmarks/bench_server.py --url http://127.0.0.1:8000
+    .venv/bin/python -m benchmarks.bench_server                  # 2 workers, as deployed
+    .venv/bin/python -m benchmarks.bench_server --runs 3 --no-preload
+    .venv/bin/python -m benchmarks.bench_server --url http://127.0.0.1:8000
 
 The client runs on the same machine and takes some CPU from the server: the numbers are a
 floor for a host that only serves. Model share = (segment + classify time, from the
@@ -28,8 +28,8 @@ from pathlib import Path
 import psutil
 import requests
 
-REPO = Path(__file__).resolve().parent.parent
-BUSI_DIR = REPO.parent / "shared" / "data" / "busi" / "Dataset_BUSI_with_GT"
+from inference.paths import BUSI_DIR, REPO_ROOT as REPO
+
 FALLBACK_DIR = REPO / "tests" / "fixtures"
 PREDICT, HEALTH = "/api/v1/predict", "/healthz"
 

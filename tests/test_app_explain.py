@@ -6,7 +6,7 @@ import re
 import pytest
 
 from app.explain import CLASS_TITLES, DISCLAIMER, UNCERTAIN_BELOW, explain
-from app.preprocessing import CLASS_NAMES
+from inference.settings import CLASS_NAMES
 
 
 @pytest.mark.parametrize("label", CLASS_NAMES)

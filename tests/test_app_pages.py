@@ -41,14 +41,14 @@ def test_result_page(submit_form, kind):
 
 
 def test_result_page_says_when_the_model_is_uncertain(submit_form, app, monkeypatch):
-    from app.pipeline import Pipeline
+    from inference.pipeline import Decision, Pipeline
 
     real_predict = Pipeline.predict
 
     def flat_predict(self, image):
         prediction = real_predict(self, image)
         prediction.probabilities = {"benign": 0.4, "malignant": 0.35, "normal": 0.25}
-        prediction.label = "benign"
+        prediction.decision = Decision("benign", "benign", malignant_flagged=False)
         return prediction
 
     monkeypatch.setattr(Pipeline, "predict", flat_predict)

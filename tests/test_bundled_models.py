@@ -3,16 +3,14 @@ import hashlib
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from app.pipeline import DEFAULT_MODELS_DIR, Pipeline
-
-REPO = Path(__file__).resolve().parent.parent
-FIXTURES = REPO / "tests" / "fixtures"
+from conftest import FIXTURES
+from inference.paths import MODELS_DIR, REPO_ROOT as REPO
+from inference.pipeline import Pipeline
 
 
 def real_scans():
@@ -25,10 +23,10 @@ def pipeline():
 
 
 def test_card_checksums_match_the_files():
-    card = json.loads((DEFAULT_MODELS_DIR / "model_card.json").read_text())
+    card = json.loads((MODELS_DIR / "model_card.json").read_text())
     assert set(card["files"]) == {"unet.tflite", "classifier.tflite"}
     for name, facts in card["files"].items():
-        assert hashlib.sha256((DEFAULT_MODELS_DIR / name).read_bytes()).hexdigest() == facts["sha256"], name
+        assert hashlib.sha256((MODELS_DIR / name).read_bytes()).hexdigest() == facts["sha256"], name
 
 
 def test_real_busi_images_predict(pipeline):
@@ -73,3 +71,14 @@ def test_cli_agrees_with_the_pipeline(pipeline):
     assert record["label"] == expected.label
     for name, p in expected.probabilities.items():
         assert record["probabilities"][name] == pytest.approx(p, abs=1e-6)
+
+
+def test_model_card_and_reports_are_rendered_from_their_json():
+    """The committed Markdown is what the templates make of the committed JSON (nothing hand-edited)."""
+    from training import card as model_card
+
+    card = json.loads((MODELS_DIR / "model_card.json").read_text())
+    assert (MODELS_DIR / "README.md").read_text() == model_card.render(card)
+    for report_dir, split in ((REPO / "reports", "test"), (REPO / "reports" / "val", "val")):
+        results = json.loads((report_dir / f"metrics_{split}.json").read_text())
+        assert (report_dir / "README.md").read_text() == model_card.render_report(results, card)

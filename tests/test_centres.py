@@ -7,10 +7,11 @@ import pytest
 from geopy.distance import geodesic
 from geopy.location import Location
 
-from app import geocode
+from app.location import online
+from app.location.centres import load_centres, locate_and_find, nearest
+from app.location.online import Geocoder
+from app.location.places import NOT_FOUND_MESSAGE, LocationError, LocationNotFound
 from geo_helpers import haversine_km, no_network  # noqa: F401 (fixture)
-from app.centres import load_centres, locate_and_find, nearest
-from app.geocode import Geocoder, LocationError, LocationNotFound, NOT_FOUND_MESSAGE
 
 
 pytestmark = pytest.mark.usefixtures("no_network")
@@ -207,7 +208,7 @@ def test_nominatim_results_carry_osm_attribution(monkeypatch):
             return Location("Somewhere, Hamilton, ON", (43.24, -79.85, 0), {})
 
     geocoder = Geocoder({"GEOCODER_ONLINE": True, "GEOCODER_USER_AGENT": "tests/1.0"}, nominatim=Fake())
-    monkeypatch.setattr(geocode.NOMINATIM_LIMITER, "_last_call", None)  # no 1 s wait from other tests
+    monkeypatch.setattr(online.NOMINATIM_LIMITER, "_last_call", None)  # no 1 s wait from other tests
     result = locate_and_find("Xyzzy Street 12", geocoder=geocoder)
     assert result["location"]["source"] == "nominatim"
     assert "© OpenStreetMap contributors" in result["attribution"]

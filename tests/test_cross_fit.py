@@ -1,9 +1,25 @@
 """Cross-fitted training masks: no image is masked by a UNet that saw it or its twins."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from app.preprocessing import MODEL_SIZE
+from inference.settings import InferenceSettings
 from training import train
+from training.run import TrainingRun
+from training.sources import SplitData
+
+SETTINGS = InferenceSettings()
+MODEL_SIZE = SETTINGS.square_size
+
+
+def split_data(squares, masks, groups, labels) -> SplitData:
+    return SplitData(samples=[], sources=["busi"] * len(labels), images=[], true_masks=[], squares=squares,
+                     square_masks=masks, labels=labels, groups=groups)
+
+
+def tiny_run(**epochs) -> TrainingRun:
+    return TrainingRun(SETTINGS, data={}, seed=0, epochs=epochs)
 
 
 def test_folds_keep_groups_together_and_spread_each_class():
@@ -25,24 +41,25 @@ def test_each_mask_comes_from_the_unet_that_did_not_train_on_it(tmp_path, monkey
     masks = np.zeros(squares.shape, dtype=bool)
     trained_on = []
 
-    def fake_train_unet(train_set, val_set, run_dir, name, epochs, seed, weights):
+    def fake_train_unet(run, run_dir, name, train_set, val_set, epochs):
         trained_on.append({int(s[0, 0]) for s in train_set[0]})
         return trained_on[-1]
 
-    def fake_predict(seen, held_squares):
+    def fake_predict(settings, seen, held_squares):
         return np.stack([np.full(s.shape, int(s[0, 0]) in seen) for s in held_squares])
 
     monkeypatch.setattr(train, "train_unet", fake_train_unet)
     monkeypatch.setattr(train, "predict_square_masks", fake_predict)
     groups = [f"g{i // 3}" for i in range(count)]
     labels = np.array([(i // 3) % 2 for i in range(count)])
-    predicted = train.cross_fitted_masks((squares, masks), groups, labels, None, tmp_path, folds=2)
+    scans = split_data(squares, masks, groups, labels)
+    predicted = train.cross_fitted_masks(tiny_run(unet_fold=1), tmp_path, scans, scans, folds=2)
     assert predicted.shape == masks.shape and not predicted.any()
     # two folds: each UNet trained on the other half, together covering every image
     assert len(trained_on) == 2 and not trained_on[0] & trained_on[1]
     assert trained_on[0] | trained_on[1] == set(range(count))
     # cached: a resumed run reuses the masks instead of training the fold UNets again
-    again = train.cross_fitted_masks((squares, masks), groups, labels, None, tmp_path, folds=2)
+    again = train.cross_fitted_masks(tiny_run(unet_fold=1), tmp_path, scans, scans, folds=2)
     assert len(trained_on) == 2 and np.array_equal(again, predicted)
 
 
@@ -54,8 +71,9 @@ def test_cross_fitting_trains_real_fold_unets_on_tiny_data(tmp_path):
     masks = np.zeros(squares.shape, dtype=bool)
     masks[:, 96:160, 96:160] = True
     labels = np.array([0, 1] * 4)
-    predicted = train.cross_fitted_masks((squares, masks), [f"g{i}" for i in range(8)], labels,
-                                         (squares[:2], masks[:2]), tmp_path, folds=2, epochs=1, weights=None)
+    scans = split_data(squares, masks, [f"g{i}" for i in range(8)], labels)
+    run = TrainingRun(replace(SETTINGS, weights="none"), data={}, seed=0, epochs={"unet_fold": 1})
+    predicted = train.cross_fitted_masks(run, tmp_path, scans, split_data(squares[:2], masks[:2], ["a", "b"], labels[:2]))
     assert predicted.shape == masks.shape and predicted.dtype == bool
     folds = np.load(tmp_path / "cross_fitted_masks.npz")["fold"]
     assert sorted(np.bincount(folds)) == [4, 4]

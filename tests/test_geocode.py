@@ -7,10 +7,12 @@ import pytest
 from geopy.exc import GeocoderTimedOut, GeocoderUnavailable
 from geopy.location import Location
 
-from app import geocode
+from app.location import gazetteer, online
+from app.location.gazetteer import geocode_offline
+from app.location.online import Geocoder
+from app.location.places import (NOT_FOUND_MESSAGE, GeocodeResult, LocationError, LocationNotFound, fold,
+                                 parse_coordinates, place_key)
 from geo_helpers import haversine_km as km, no_network  # noqa: F401 (fixture)
-from app.geocode import (NOT_FOUND_MESSAGE, Geocoder, GeocodeResult, LocationError,
-                         LocationNotFound, fold, geocode_offline, parse_coordinates, place_key)
 
 
 pytestmark = pytest.mark.usefixtures("no_network")
@@ -91,7 +93,7 @@ def test_ambiguous_names_pick_the_most_likely_place_and_list_others(query, chose
     assert result.resolved == chosen
     assert alternative in result.alternatives
     assert chosen not in result.alternatives
-    assert len(result.alternatives) <= geocode.MAX_ALTERNATIVES
+    assert len(result.alternatives) <= gazetteer.MAX_ALTERNATIVES
     assert len(set(result.alternatives)) == len(result.alternatives)
 
 
@@ -111,7 +113,7 @@ def test_rural_fsa_uses_its_main_town_and_is_flagged_approximate():
 
 
 def test_rural_fsa_without_a_town_says_the_point_is_approximate():
-    fsa = next(code for code, row in geocode.load_gazetteer().fsas.items()
+    fsa = next(code for code, row in gazetteer.load_gazetteer().fsas.items()
                if row["rural"] == "1" and not row["town_latitude"])
     result = geocode_offline(fsa)
     assert result.approximate
@@ -167,7 +169,7 @@ def test_normalisation_folds_accents_punctuation_case_and_saints():
 def test_prepared_index_keys_match_place_key():
     """data/gazetteer/prepare.py stores place_key() output; a change to place_key
     without re-running it would silently break lookups."""
-    gaz = geocode.load_gazetteer()
+    gaz = gazetteer.load_gazetteer()
     for key, places in gaz.places_by_name.items():
         assert all(place_key(p.name) == key for p in places), key
     assert all(place_key(key) == key for key in gaz.places_by_alt_name)
@@ -219,7 +221,7 @@ XYZZY = Location("Xyzzy Road, Somewhere, ON, Canada", (44.0, -79.0, 0), {})
 def limiter_waits(monkeypatch):
     """The shared limiter would really sleep 1 s between calls: give it a fake
     clock that its sleeps advance, and record the waits."""
-    limiter, now, waits = geocode.NOMINATIM_LIMITER, [1000.0], []
+    limiter, now, waits = online.NOMINATIM_LIMITER, [1000.0], []
 
     def fake_sleep(seconds):
         waits.append(seconds)

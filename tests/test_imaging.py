@@ -10,19 +10,14 @@ from PIL import Image
 from app.errors import InputError
 from app.imaging import (OVERLAY_MAX_SIDE, check_looks_like_ultrasound, decode_upload, lesion_summary, mask_png,
                          overlay_png)
-from conftest import BUSI_DIR, SCANS
+from conftest import SCANS, require_busi
 from upload_samples import encode, exif_rotated, scan
 
 LIMITS = {"max_pixels": 16_000_000, "min_side": 64}
 
 
-def busi_scans() -> list:
-    return sorted(path for path in BUSI_DIR.glob("*/*.png") if "_mask" not in path.name)
-
-
-@pytest.mark.skipif(not BUSI_DIR.is_dir(), reason=f"BUSI dataset not found at {BUSI_DIR}")
 def test_every_busi_scan_passes_the_ultrasound_gate():
-    scans = busi_scans()
+    scans = sorted(path for path in require_busi().glob("*/*.png") if "_mask" not in path.name)
     assert len(scans) == 662
     rejected = []
     for path in scans:

@@ -59,11 +59,14 @@ def test_segmentation_metrics_average_lesions_and_flag_normals():
 
 
 def test_decision_flags_malignant_at_the_threshold_else_takes_the_top_class():
-    from app.pipeline import decide
+    from inference.pipeline import Decision, decide, reported_classes
 
     probabilities = np.array([[0.6, 0.3, 0.1], [0.6, 0.25, 0.15], [0.1, 0.2, 0.7], [0.2, 0.7, 0.1]])
-    assert decide(probabilities, 0.3).tolist() == [1, 0, 2, 1]
-    assert decide(probabilities).tolist() == [0, 0, 2, 1]  # default: the most probable class
+    assert decide(probabilities[0], 0.3) == Decision("malignant", most_probable="benign", malignant_flagged=True)
+    assert decide(probabilities[1], 0.3) == Decision("benign", most_probable="benign", malignant_flagged=False)
+    assert decide(probabilities[3], 0.3) == Decision("malignant", most_probable="malignant", malignant_flagged=True)
+    assert reported_classes(probabilities, 0.3).tolist() == [1, 0, 2, 1]
+    assert reported_classes(probabilities, 1.0).tolist() == [0, 0, 2, 1]  # 1.0: the most probable class
 
 
 def test_malignant_threshold_is_the_highest_that_meets_the_recall_target():
@@ -82,7 +85,8 @@ def test_malignant_threshold_is_the_highest_that_meets_the_recall_target():
 
 
 def test_missed_lesion_metrics_classify_lesion_scans_with_an_empty_mask():
-    from app.pipeline import Pipeline
+    from inference.pipeline import Pipeline
+    from inference.settings import InferenceSettings
     from training.evaluate import missed_lesion_metrics
 
     seen_masks = []
@@ -92,8 +96,8 @@ def test_missed_lesion_metrics_classify_lesion_scans_with_an_empty_mask():
         seen_masks.append(batch[0, ..., 2].max())
         return np.array([0.0, 4.0, 0.0]) if batch[0, ..., 0].mean() > 128 else np.array([0.0, 0.0, 4.0])
 
-    pipeline = Pipeline(segmenter=None, classifier=classifier, card={"version": "test"})
-    pipeline.flip_average = False
+    pipeline = Pipeline(segmenter=None, classifier=classifier,
+                        settings=InferenceSettings(flip_average=False, malignant_threshold=1.0))
     bright, dark = np.full((40, 50), 200, np.uint8), np.full((40, 50), 30, np.uint8)
     labels = np.array([1, 1, 0, 2])  # malignant (bright), malignant (dark), benign (dark), normal
     metrics = missed_lesion_metrics(pipeline, [bright, dark, dark, bright], labels)

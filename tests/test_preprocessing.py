@@ -1,9 +1,14 @@
-"""The preprocessing shared by training and serving: classifier input and mask cleaning."""
+"""The preprocessing shared by training and serving: network inputs and mask cleaning."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from app.preprocessing import (
-    CLASSIFIER_SIZE, MIN_CROP_SIDE, MODEL_SIZE, classifier_input, clean_probability, lesion_box)
+from inference.preprocessing import MIN_CROP_SIDE, classifier_input, clean_probability, lesion_box, unet_input
+from inference.settings import InferenceSettings
+
+SETTINGS = InferenceSettings()
+MODEL_SIZE, CLASSIFIER_SIZE = SETTINGS.square_size, SETTINGS.classifier_size
 
 
 def test_lesion_box_is_twice_the_lesion_centred_and_inside_the_frame():
@@ -12,8 +17,7 @@ def test_lesion_box_is_twice_the_lesion_centred_and_inside_the_frame():
     assert lesion_box(mask) == (80, 60, 80)  # side 2 * 40, centred
     mask[:] = False
     mask[0:60, 200:250] = True  # near the top-right corner: shifted inside, not cut
-    top, left, side = lesion_box(mask)
-    assert (top, left, side) == (0, MODEL_SIZE - 120, 120)
+    assert lesion_box(mask) == (0, MODEL_SIZE - 120, 120)
     mask[:] = False
     mask[10:12, 10:12] = True  # a speck still gets the minimum context
     assert lesion_box(mask)[2] == MIN_CROP_SIDE
@@ -23,7 +27,7 @@ def test_empty_mask_gives_the_whole_frame_as_the_lesion_view():
     square = np.random.default_rng(0).integers(0, 256, (MODEL_SIZE, MODEL_SIZE), dtype=np.uint8)
     empty = np.zeros(square.shape, dtype=bool)
     assert lesion_box(empty) == (0, 0, MODEL_SIZE)
-    inputs = classifier_input(square, empty, "two_view")
+    inputs = classifier_input(SETTINGS, square, empty)
     assert inputs.shape == (CLASSIFIER_SIZE, CLASSIFIER_SIZE, 2)
     assert np.array_equal(inputs[..., 0], inputs[..., 1])
 
@@ -33,32 +37,35 @@ def test_two_view_input_is_the_scan_and_the_cut_out_lesion():
     square[:, 128:] = 200  # right half bright
     mask = np.zeros(square.shape, dtype=bool)
     mask[20:60, 150:190] = True  # a lesion in the bright half: its view is all bright
-    inputs = classifier_input(square, mask, "two_view")
+    inputs = classifier_input(SETTINGS, square, mask)
     assert inputs.dtype == np.float32
     assert inputs[..., 0].mean() == pytest.approx(100, abs=1)
     assert np.all(inputs[..., 1] == 200)
 
 
 def test_raw_input_ignores_the_mask():
+    settings = replace(SETTINGS, classifier_input="raw")
     square = np.random.default_rng(1).integers(0, 256, (MODEL_SIZE, MODEL_SIZE), dtype=np.uint8)
     mask = np.zeros(square.shape, dtype=bool)
     mask[50:90, 50:90] = True
-    raw = classifier_input(square, mask, "raw")
+    raw = classifier_input(settings, square, mask)
     assert raw.shape == (CLASSIFIER_SIZE, CLASSIFIER_SIZE, 1)
-    assert np.array_equal(raw, classifier_input(square, ~mask, "raw"))
+    assert np.array_equal(raw, classifier_input(settings, square, ~mask))
 
 
-def test_unknown_input_kind_is_an_error():
-    square = np.zeros((MODEL_SIZE, MODEL_SIZE), dtype=np.uint8)
-    with pytest.raises(ValueError, match="two_view"):
-        classifier_input(square, square > 0, "four_view")
+def test_unet_input_is_the_downscaled_scan_in_pixels():
+    square = np.full((MODEL_SIZE, MODEL_SIZE), 180, dtype=np.uint8)
+    inputs = unet_input(SETTINGS, square)
+    assert inputs.shape == (SETTINGS.unet_size, SETTINGS.unet_size, 1) and inputs.dtype == np.float32
+    assert np.all(inputs == 180)  # the model scales its input itself
 
 
 def test_classifier_input_channels_are_scan_masked_scan_and_mask():
+    settings = replace(SETTINGS, classifier_input="three_channel")
     square = np.full((MODEL_SIZE, MODEL_SIZE), 100, dtype=np.uint8)
     mask = np.zeros((MODEL_SIZE, MODEL_SIZE), dtype=bool)
     mask[64:128, 64:192] = True  # an eighth of the frame
-    inputs = classifier_input(square, mask, "three_channel")
+    inputs = classifier_input(settings, square, mask)
     assert inputs.shape == (CLASSIFIER_SIZE, CLASSIFIER_SIZE, 3) and inputs.dtype == np.float32
     assert np.all(inputs[..., 0] == 100)
     assert inputs[..., 2].mean() / 255 == pytest.approx(1 / 8, abs=0.005)
@@ -74,6 +81,6 @@ def test_clean_probability_drops_specks_and_unsure_blobs():
     probability[10:50, 10:50] = 0.95  # a confident lesion: kept
     probability[100:102, 100:102] = 0.99  # a speck below the minimum area: dropped
     probability[150:200, 150:200] = 0.6  # large but unsure: dropped
-    cleaned = clean_probability(probability)
+    cleaned = clean_probability(SETTINGS, probability)
     assert cleaned[10:50, 10:50].min() == pytest.approx(0.95)
     assert cleaned[100:102, 100:102].max() == 0 and cleaned[150:200, 150:200].max() == 0

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import require_busi
 from synthetic_busi import make_tree
 from training import data
 
@@ -84,13 +85,11 @@ def test_split_is_stratified_and_reproducible(tree):
 
 def test_committed_manifest_keeps_known_duplicate_groups_together():
     """The bundled models' split: no curated duplicate group straddles two splits."""
-    from pathlib import Path
+    from training.sources import manifest_path
 
-    manifest = json.loads((Path(data.__file__).parent / "split_manifest_busi.json").read_text())
+    manifest = json.loads(manifest_path("busi").read_text())
     split = {r["key"]: r["split"] for r in manifest["images"]}
-    known = Path(__file__).resolve().parents[2] / "shared/data/busi/duplicate_groups.json"
-    if not known.exists():
-        pytest.skip("../shared/data/busi not beside the repo")
+    known = require_busi().parent / "duplicate_groups.json"
     for group in json.loads(known.read_text()):
         assert len({split[k] for k in group}) == 1, group
 
@@ -126,13 +125,13 @@ def test_busbra_row_without_its_files_is_a_clear_error(tmp_path):
 def test_committed_busbra_manifest_keeps_every_case_on_one_side():
     """The bundled models' BUS-BRA split is by case, as the data set's README asks."""
     import csv
-    from pathlib import Path
 
-    manifest = json.loads((Path(data.__file__).parent / "split_manifest_busbra.json").read_text())
+    from conftest import require_busbra
+    from training.sources import manifest_path
+
+    manifest = json.loads(manifest_path("busbra").read_text())
     split = {r["key"]: r["split"] for r in manifest["images"]}
-    table = Path(__file__).resolve().parents[2] / "shared/data/busbra/bus_data.csv"
-    if not table.exists():
-        pytest.skip("../shared/data/busbra not beside the repo")
+    table = require_busbra() / "bus_data.csv"
     cases = {}
     with table.open() as f:
         for row in csv.DictReader(f):

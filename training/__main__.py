@@ -1,4 +1,8 @@
-"""Command line: `python -m training {split,train,export,evaluate,all} ...`."""
+"""Command line: `python -m training {split,train,export,evaluate,all} ...`.
+
+Each subcommand imports what it needs when it runs, so `--help` works without TensorFlow.
+The functions here turn arguments into typed calls; the library code never sees them.
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,47 +10,76 @@ import json
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_MANIFEST = REPO / "training" / "split_manifest.json"
-DEFAULT_RUN_DIR = REPO / "runs"
-DEFAULT_MODELS = REPO / "models"
+from inference.paths import MANIFEST_DIR, MODELS_DIR, REPO_ROOT
+from training.run import EPOCHS, SEED
+
+
+def _epochs(text: str) -> dict[str, int]:
+    """"unet=1,fine_tune=2": the training recipe's epochs with these changed."""
+    epochs = dict(EPOCHS)
+    for item in filter(None, text.split(",")):
+        key, _, value = item.partition("=")
+        if key not in EPOCHS or not value.isdigit():
+            raise argparse.ArgumentTypeError(f"{item!r}: expected KEY=N with KEY one of {', '.join(EPOCHS)}")
+        epochs[key] = int(value)
+    return epochs
+
+
+def _sources(args):
+    from training.sources import Source
+
+    return [Source.open(root, Path(args.manifest_dir)) for root in args.data]
 
 
 def cmd_split(args):
+    """Group near-duplicates (and BUS-BRA's cases) and split each data set into
+    train/val/test (writes training/split_manifest_<source>.json)."""
     from training import data
+    from training.sources import manifest_path
 
-    manifest = data.build_manifest(args.data, args.seed, args.known_groups)
-    Path(args.manifest).write_text(json.dumps(manifest, indent=1) + "\n")
-    print(json.dumps(manifest["counts"], indent=1))
-    print("manifest sha256:", data.manifest_hash(manifest))
+    for root in args.data:
+        manifest = data.build_manifest(root, args.seed, args.known_groups)
+        manifest_path(manifest["source"], Path(args.manifest_dir)).write_text(json.dumps(manifest, indent=1) + "\n")
+        print(manifest["source"], json.dumps(manifest["counts"]), "sha256", data.manifest_hash(manifest))
 
 
 def cmd_train(args):
-    """Train the UNet, its cross-fitted masks and the classifier(s) on every --data source."""
-    from training import train
-    from training.sources import Source
+    """Train the UNet, its cross-fitted masks and the classifier stages on every --data source; resumable."""
+    from inference.settings import InferenceSettings
+    from training import models, train
+    from training.run import TrainingRun
+    from training.sources import describe
 
-    sources = [Source.open(root) for root in args.data]
-    train.train_models(sources, Path(args.run_dir), tuple(args.stages), args.kind, args.backbone, args.weights,
-                       args.seed, args.unet_epochs)
+    sources = _sources(args)
+    run = TrainingRun(
+        settings=InferenceSettings(backbone=args.backbone, weights=args.weights, classifier_input=args.kind),
+        data=describe(sources), seed=args.seed, epochs=args.epochs, recipe=models.recipe())
+    train.train_models(run, Path(args.run_dir), sources, args.stages)
 
 
 def cmd_export(args):
+    """Convert the best checkpoints to LiteRT, calibrate on validation, write the model card."""
     from training import export
 
-    export.export_models(Path(args.run_dir), Path(args.models), args)
+    export.export_models(Path(args.run_dir), Path(args.models), _sources(args))
 
 
 def cmd_evaluate(args):
+    """Score the exported models on a held-out split of every source; write the reports with plots."""
     from training import evaluate
 
-    evaluate.write_report(args.data, json.loads(Path(args.manifest).read_text()), Path(args.models),
-                          Path(args.run_dir), Path(args.report_dir), split=args.split)
+    evaluate.write_reports(_sources(args), Path(args.models), Path(args.run_dir), Path(args.report_dir), args.split)
 
 
 def cmd_all(args):
+    """split (for a data set without a manifest), train, export and evaluate in one go."""
+    from training.sources import manifest_path
+    from training.data import source_name
+
     start = time.time()
-    cmd_split(args) if not Path(args.manifest).exists() else None
+    missing = [root for root in args.data if not manifest_path(source_name(root), Path(args.manifest_dir)).exists()]
+    if missing:
+        cmd_split(argparse.Namespace(**{**vars(args), "data": missing}))
     cmd_train(args)
     cmd_export(args)
     cmd_evaluate(args)
@@ -54,18 +87,16 @@ def cmd_all(args):
 
 
 def main(argv=None):
-    from training import train
-
-    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data", required=True, nargs="+",
                         help="data-set folders: BUSI (Dataset_BUSI_with_GT, Kaggle layout) and/or BUS-BRA")
-    common.add_argument("--manifest", default=str(DEFAULT_MANIFEST), help="split manifest JSON")
-    common.add_argument("--run-dir", default=str(DEFAULT_RUN_DIR), help="checkpoints and logs")
-    common.add_argument("--models", default=str(DEFAULT_MODELS), help="where exported models go")
-    common.add_argument("--report-dir", default=str(REPO / "reports"), help="evaluation report folder")
-    common.add_argument("--seed", type=int, default=20261124)
+    common.add_argument("--manifest-dir", default=str(MANIFEST_DIR), help="where split_manifest_<source>.json live")
+    common.add_argument("--run-dir", default=str(REPO_ROOT / "runs"), help="checkpoints, logs and run.json")
+    common.add_argument("--models", default=str(MODELS_DIR), help="where exported models go")
+    common.add_argument("--report-dir", default=str(REPO_ROOT / "reports"), help="evaluation report folder")
+    common.add_argument("--seed", type=int, default=SEED)
     common.add_argument("--known-groups", default=None,
                         help="optional JSON list of extra duplicate groups to keep together")
     common.add_argument("--weights", choices=["none", "imagenet"], default="imagenet",
@@ -73,16 +104,17 @@ def main(argv=None):
     common.add_argument("--backbone", default="efficientnet-lite2",
                         choices=["efficientnet-lite0", "efficientnet-lite2", "efficientnetb3"])
     common.add_argument("--kind", default="two_view", choices=["two_view", "three_channel", "raw"],
-                        help="how the classifier sees the scan and the UNet mask")
-    common.add_argument("--unet-epochs", type=int, default=train.UNET_EPOCHS)
-    common.add_argument("--stages", nargs="+", default=["classifier"], choices=["classifier", "baseline", "classifier_busi_only"],
-                        help="classifiers to train after the UNet")
+                        help="how the classifier sees the scan and the UNet's mask")
+    common.add_argument("--epochs", type=_epochs, default=dict(EPOCHS),
+                        help="change epochs of the recipe, e.g. unet=10,unet_fold=6,head=2,fine_tune=8")
+    common.add_argument("--stages", nargs="+", default=["classifier"],
+                        choices=["classifier", "baseline", "classifier_busi_only"],
+                        help="classifiers to train after the UNet (baseline: raw scans, not bundled)")
     common.add_argument("--split", default="test", choices=["val", "test"], help="split to evaluate")
     for name, func in [("split", cmd_split), ("train", cmd_train), ("export", cmd_export),
                        ("evaluate", cmd_evaluate), ("all", cmd_all)]:
-        sub.add_parser(name, parents=[common], help=func.__doc__).set_defaults(func=func)
+        sub.add_parser(name, parents=[common], help=func.__doc__, description=func.__doc__).set_defaults(func=func)
     args = parser.parse_args(argv)
-    args.weights = None if args.weights == "none" else args.weights
     args.func(args)
 
 

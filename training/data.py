@@ -22,7 +22,8 @@ import imagehash
 import numpy as np
 from PIL import Image
 
-from app.preprocessing import CLASS_NAMES, MODEL_SIZE, resize_for_model, to_gray_array
+from inference.preprocessing import resize_for_model, to_gray_array
+from inference.settings import CLASS_NAMES
 
 SPLIT_FRACTIONS = {"test": 0.15, "val": 0.15}  # the rest is train
 HASH_DISTANCE = 12  # max Hamming distance (of 64 bits); 12 finds 87% of the curated pairs, no false ones
@@ -223,10 +224,3 @@ def load_split(root: str | Path, manifest: dict, split: str) -> tuple[list[Sampl
     images = [load_image(s) for s in samples]
     masks = [load_mask(s, img.shape) for s, img in zip(samples, images)]
     return samples, images, masks
-
-
-def to_squares(images: list[np.ndarray], masks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Stack images and masks at MODEL_SIZE, as the pipeline resizes them."""
-    squares = np.stack([resize_for_model(img) for img in images])
-    square_masks = np.stack([resize_for_model(m.astype(np.uint8) * 255) > 127 for m in masks])
-    return squares, square_masks

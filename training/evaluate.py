@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib
@@ -11,16 +12,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn import metrics as skm  # noqa: E402
 
-from app.pipeline import CARD_FILE, FLIP_AVERAGE, MALIGNANT, Pipeline, decide, mirror_averaged  # noqa: E402
-from app.preprocessing import (  # noqa: E402
-    CLASS_NAMES, MODEL_SIZE, baseline_input, classifier_input, resize_for_model, softmax)
+from inference.pipeline import CARD_FILE, MALIGNANT, Pipeline  # noqa: E402
+from inference.preprocessing import softmax  # noqa: E402
+from inference.settings import CLASS_NAMES  # noqa: E402
 from training import card as model_card  # noqa: E402
 from training import data  # noqa: E402
 from training.metrics import dice, expected_calibration_error, iou, pixel_accuracy, reliability_bins  # noqa: E402
+from training.sources import Source  # noqa: E402
 
-REPORT_BASELINE = {"accuracy_raw_images": 0.4201, "unet_pixel_accuracy": 0.9581, "accuracy_masked": 0.8639,
-                   "malignant_recall_masked": 0.79}
-
+NORMAL = CLASS_NAMES.index("normal")
 
 def classification_metrics(labels: np.ndarray, probabilities: np.ndarray, predicted: np.ndarray | None = None) -> dict:
     """Accuracy, per-class precision/recall/F1, macro-F1, malignant recall, one-vs-rest ROC AUC.
@@ -28,15 +28,22 @@ def classification_metrics(labels: np.ndarray, probabilities: np.ndarray, predic
     `predicted` is the reported class per image (default: the most probable one).
     """
     predicted = probabilities.argmax(axis=1) if predicted is None else predicted
+    present = np.unique(labels)  # BUS-BRA has no normal scans: its metrics use the classes it has
     precision, recall, f1, support = skm.precision_recall_fscore_support(
         labels, predicted, labels=range(len(CLASS_NAMES)), zero_division=0)
     one_hot = np.eye(len(CLASS_NAMES))[labels]
+    lesion = labels != NORMAL
     return {
         "n": int(len(labels)),
         "accuracy": float(skm.accuracy_score(labels, predicted)),
-        "macro_f1": float(f1.mean()),
-        "malignant_recall": float(recall[CLASS_NAMES.index("malignant")]),
-        "roc_auc_macro": float(skm.roc_auc_score(one_hot, probabilities, average="macro")),
+        "macro_f1": float(f1[present].mean()),
+        "malignant_recall": float(recall[MALIGNANT]),
+        "roc_auc_macro": float(np.mean([skm.roc_auc_score(one_hot[:, k], probabilities[:, k]) for k in present]))
+        if len(present) > 1 else None,
+        "benign_vs_malignant_auc": float(skm.roc_auc_score(labels[lesion] == MALIGNANT, probabilities[lesion, MALIGNANT]))
+        if len(np.unique(labels[lesion])) == 2 else None,
+        # the dangerous error: a benign or malignant lesion reported as a normal scan
+        "lesions_called_normal": float(np.mean(predicted[lesion] == NORMAL)) if lesion.any() else None,
         "per_class": {name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
                       for name, p, r, f, s in zip(CLASS_NAMES, precision, recall, f1, support)},
         "confusion": skm.confusion_matrix(labels, predicted, labels=range(len(CLASS_NAMES))).tolist(),
@@ -66,9 +73,10 @@ def missed_lesion_metrics(pipeline: Pipeline, images, labels) -> dict | None:
     lesion = np.flatnonzero(labels != CLASS_NAMES.index("normal"))
     if not len(lesion):
         return None
-    empty = np.zeros((MODEL_SIZE, MODEL_SIZE), dtype=bool)
-    logits = np.stack([pipeline.classify(classifier_input(resize_for_model(images[i]), empty)[None]) for i in lesion])
-    predicted = decide(softmax(logits, pipeline.temperature), pipeline.malignant_threshold)
+    squares = [pipeline.square(images[i]) for i in lesion]
+    labels_given = [pipeline.decide(pipeline.probabilities(pipeline.classifier_logits(s, np.zeros(s.shape, bool)))).label
+                    for s in squares]
+    predicted = np.array([CLASS_NAMES.index(label) for label in labels_given])
     cancers = labels[lesion] == MALIGNANT
     return {"lesion_scans": int(len(lesion)),
             "called_normal": float(np.mean(predicted == CLASS_NAMES.index("normal"))),
@@ -92,7 +100,8 @@ def _plot_confusion(matrix, title, path):
 
 def _plot_roc(labels, probabilities, path):
     fig, ax = plt.subplots(figsize=(4.2, 4))
-    for k, name in enumerate(CLASS_NAMES):
+    for k in np.unique(labels) if len(np.unique(labels)) > 2 else [MALIGNANT]:
+        name = CLASS_NAMES[k]
         fpr, tpr, _ = skm.roc_curve(labels == k, probabilities[:, k])
         ax.plot(fpr, tpr, label=f"{name} (AUC {skm.auc(fpr, tpr):.2f})")
     _finish_diagonal_plot(fig, ax, "false positive rate", "true positive rate", "ROC, one class vs rest",
@@ -140,146 +149,68 @@ def _plot_overlays(samples, images, true_masks, pred_masks, probabilities, predi
     plt.close(fig)
 
 
-def baseline_metrics(run_dir: Path, images, labels) -> dict | None:
-    """The same classifier trained on raw images (mask channels replaced by 'everything')."""
-    path = run_dir / "baseline_best.keras"
+def checkpoint_metrics(pipeline: Pipeline, run_dir: Path, stage: str, images, labels) -> dict | None:
+    """A classifier stage trained beside the bundled one but not bundled ("baseline": raw scans;
+    "classifier_busi_only": BUSI alone), run on the served UNet's masks with the served
+    settings (mirror averaging included) but uncalibrated, its label the most probable class."""
+    path = run_dir / f"{stage}_best.keras"
     if not path.exists():
         return None
     import keras
 
-    model = keras.models.load_model(path, compile=False)
-    inputs = np.stack([baseline_input(resize_for_model(img)) for img in images])
-    def classify(batch):
-        return model.predict(batch, batch_size=16, verbose=0)
+    from training.models import keras_runner
 
-    # the same test-time averaging as the served model, for a fair comparison
-    logits = mirror_averaged(classify, inputs) if FLIP_AVERAGE else classify(inputs)
-    return classification_metrics(labels, softmax(logits))
+    kind = "raw" if stage == "baseline" else pipeline.settings.classifier_input
+    other = Pipeline(pipeline.segmenter, keras_runner(keras.models.load_model(path, compile=False)),
+                     replace(pipeline.settings, classifier_input=kind, temperature=1.0))
+    probabilities = [other.probabilities(other.classifier_logits(square, other.square_lesion_mask(square)))
+                     for square in map(other.square, images)]
+    return classification_metrics(labels, np.stack(probabilities))
 
 
-def write_report(data_root, manifest: dict, models_dir: Path, run_dir: Path, report_dir: Path, split: str = "test"):
-    """Score the bundled models on `split`, write a README.md with plots, update the card.
-
-    The test split's report is report_dir itself; any other split's goes in a subfolder.
-    """
-    report_dir = report_dir if split == "test" else report_dir / split
-    report_dir.mkdir(parents=True, exist_ok=True)
-    samples, images, true_masks = data.load_split(data_root, manifest, split)
-    labels = np.array([CLASS_NAMES.index(s.label) for s in samples])
+def write_reports(sources: list[Source], models_dir: Path, run_dir: Path, report_dir: Path, split: str = "test"):
+    """Score the bundled models on `split` of every source: a report folder per source
+    (`reports/<source>/` for test, `reports/<split>/<source>/` otherwise) and the card's metrics."""
     pipeline = Pipeline.load(models_dir)
+    for source in sources:
+        folder = report_dir / source.name if split == "test" else report_dir / split / source.name
+        results = evaluate_source(pipeline, source, run_dir, folder, split)
+        card_path = models_dir / CARD_FILE
+        card = json.loads(card_path.read_text())
+        (folder / "README.md").write_text(model_card.render_report(results, card))
+        card.setdefault("metrics", {})[f"{source.name}_{split}"] = results
+        card_path.write_text(json.dumps(card, indent=2) + "\n")
+        print(model_card.render_report(results, card), flush=True)
+    model_card.write(models_dir)
+
+
+def evaluate_source(pipeline: Pipeline, source: Source, run_dir: Path, folder: Path, split: str) -> dict:
+    """Every metric of the report for one source's split, with its plots in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    samples, images, true_masks = data.load_split(source.root, source.manifest, split)
+    labels = np.array([CLASS_NAMES.index(s.label) for s in samples])
     predictions = [pipeline.predict_gray(img) for img in images]
     logits = np.stack([p.logits for p in predictions])
-    calibrated = softmax(logits, pipeline.temperature)
-    uncalibrated = softmax(logits)
+    calibrated, uncalibrated = pipeline.probabilities(logits), softmax(logits)
     pred_masks = [p.mask for p in predictions]
     predicted = np.array([CLASS_NAMES.index(p.label) for p in predictions])
-
-    results = {"split": split, "classification": classification_metrics(labels, calibrated, predicted),
+    results = {"source": source.name, "split": split,
+               "classification": classification_metrics(labels, calibrated, predicted),
                "most_probable_class": classification_metrics(labels, calibrated),
-               "malignant_threshold": pipeline.malignant_threshold,
+               "malignant_threshold": pipeline.settings.malignant_threshold,
                "ece_uncalibrated": expected_calibration_error(uncalibrated, labels),
                "segmentation": segmentation_metrics([p.segmentation for p in predictions], true_masks, labels),
                "shown_mask": segmentation_metrics(pred_masks, true_masks, labels),
-               "baseline_raw_images": baseline_metrics(run_dir, images, labels),
+               "baseline_raw_images": checkpoint_metrics(pipeline, run_dir, "baseline", images, labels),
+               "trained_on_busi_alone": checkpoint_metrics(pipeline, run_dir, "classifier_busi_only", images, labels)
+               if source.name == "busi" else None,
                "lesion_mask_removed": missed_lesion_metrics(pipeline, images, labels)}
-    _plot_confusion(results["classification"]["confusion"], f"UNet-masked, {split}", report_dir / "confusion.png")
+    _plot_confusion(results["classification"]["confusion"], f"{source.name} {split}", folder / "confusion.png")
     if results["baseline_raw_images"]:
-        _plot_confusion(results["baseline_raw_images"]["confusion"], f"raw images, {split}",
-                        report_dir / "confusion_baseline.png")
-    _plot_roc(labels, calibrated, report_dir / "roc.png")
-    _plot_reliability(labels, uncalibrated, calibrated, report_dir / "reliability.png")
-    _plot_overlays(samples, images, true_masks, pred_masks, calibrated, predicted, report_dir / "overlays.png")
-    (report_dir / f"metrics_{split}.json").write_text(json.dumps(results, indent=2) + "\n")
-    (report_dir / "README.md").write_text(render_markdown(results, pipeline.card))
-
-    card_path = models_dir / CARD_FILE
-    card = json.loads(card_path.read_text())
-    card.setdefault("metrics", {})[split] = results
-    card_path.write_text(json.dumps(card, indent=2) + "\n")
-    model_card.write(models_dir)
-    print(render_markdown(results, pipeline.card), flush=True)
+        _plot_confusion(results["baseline_raw_images"]["confusion"], f"raw scans, {source.name} {split}",
+                        folder / "confusion_baseline.png")
+    _plot_roc(labels, calibrated, folder / "roc.png")
+    _plot_reliability(labels, uncalibrated, calibrated, folder / "reliability.png")
+    _plot_overlays(samples, images, true_masks, pred_masks, calibrated, predicted, folder / "overlays.png")
+    (folder / f"metrics_{split}.json").write_text(json.dumps(results, indent=2) + "\n")
     return results
-
-
-def render_markdown(results: dict, card: dict) -> str:
-    c, s, b = results["classification"], results["segmentation"], results["baseline_raw_images"]
-    argmax, decision = results["most_probable_class"], card.get("decision", {})
-    shown = results["shown_mask"]
-    split = results["split"]
-    pct = lambda v: "n/a" if v is None else f"{100 * v:.1f}%"  # noqa: E731
-    lines = [
-        f"# Evaluation on the held-out {split} split",
-        "",
-        f"Models `{card['version']}`; {c['n']} {split} images from the group-aware split "
-        f"(manifest sha256 `{card['data']['manifest_sha256'][:12]}…`), none of whose near-duplicates were "
-        "seen in training. Every number comes from `app.pipeline.Pipeline`, the code that serves the app, "
-        "with masks predicted by the UNet (never ground-truth masks). Regenerate with "
-        "`python -m training evaluate --data <BUSI root>`.",
-        "",
-        "## Against the original report",
-        "",
-        "| metric | original report | this model |",
-        "|---|---:|---:|",
-        f"| accuracy, classifier on raw images | 42.01% | {pct(b['accuracy']) if b else 'not trained in this run'} |",
-        f"| UNet pixel accuracy | 95.81% | {pct(s['pixel_accuracy'])} |",
-        f"| accuracy, classifier with UNet masks | 86.39% | {pct(c['accuracy'])} |",
-        f"| malignant recall, with UNet masks | 0.79 | {c['malignant_recall']:.2f} |",
-        "",
-        "The report's numbers came from a split that did not keep BUSI's near-duplicates apart, so they are "
-        "not directly comparable: ours are on images whose duplicates were never trained on.",
-        "",
-        "## Classification (calibrated probabilities)",
-        "",
-        f"Accuracy {pct(c['accuracy'])}, macro-F1 {c['macro_f1']:.3f}, malignant recall "
-        f"{c['malignant_recall']:.3f}, macro ROC AUC {c['roc_auc_macro']:.3f}.",
-        "",
-        f"The reported label is malignant once the calibrated malignant probability reaches "
-        f"{results['malignant_threshold']:.3f} (chosen on validation: the highest threshold that finds "
-        f"{decision.get('malignant_recall_target_on_validation', 0):.0%} of its cancers, but never below "
-        f"{decision.get('minimum_threshold')}), else the most probable class. With the most probable class alone: "
-        f"accuracy {pct(argmax['accuracy'])}, macro-F1 {argmax['macro_f1']:.3f}, malignant recall "
-        f"{argmax['malignant_recall']:.3f}.",
-        "",
-        "| class | precision | recall | F1 | support |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    lines += [f"| {n} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
-              for n, v in c["per_class"].items()]
-    lines += [
-        "",
-        "![confusion matrix](confusion.png) ![ROC](roc.png)",
-        "",
-        "## Calibration",
-        "",
-        f"Temperature {card['calibration']['temperature']} fitted on the validation split. Expected calibration "
-        f"error (10 bins) on {split}: {results['ece_uncalibrated']:.3f} before, {c['ece']:.3f} after.",
-        "",
-        "![reliability](reliability.png)",
-        "",
-        "## Segmentation",
-        "",
-        "| metric | value |",
-        "|---|---:|",
-        f"| Dice, lesion images (mean) | {s['dice_lesion_images']:.3f} |",
-        f"| IoU, lesion images (mean) | {s['iou_lesion_images']:.3f} |",
-        f"| pixel accuracy, all images | {pct(s['pixel_accuracy'])} |",
-        f"| normal images with any predicted lesion | {pct(s['false_lesion_rate_normal'])} |",
-        "",
-        "These are the UNet's masks. The app shows no outline when the classifier calls a scan normal; "
-        f"with that rule, normal images shown with a lesion: {pct(shown['false_lesion_rate_normal'])}, "
-        f"Dice on lesion images {shown['dice_lesion_images']:.3f} (a lesion scan called normal scores 0).",
-        "",
-        "![overlays](overlays.png)",
-    ]
-    missed = results.get("lesion_mask_removed")
-    if missed:
-        lines += ["", "## When the UNet misses the lesion", "",
-                  f"Each of the {missed['lesion_scans']} lesion scans classified again with an empty mask, as if the "
-                  f"UNet had found nothing: called normal {pct(missed['called_normal'])}, cancers still flagged "
-                  f"malignant {pct(missed['cancers_flagged'])}. This is how far the answer rests on the mask."]
-    if b:
-        lines += ["", "## Baseline: the same classifier on raw images", "",
-                  f"Accuracy {pct(b['accuracy'])}, macro-F1 {b['macro_f1']:.3f}, malignant recall "
-                  f"{b['malignant_recall']:.3f}, macro ROC AUC {b['roc_auc_macro']:.3f}.", "",
-                  "![baseline confusion](confusion_baseline.png)"]
-    return "\n".join(lines) + "\n"

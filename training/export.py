@@ -1,17 +1,27 @@
-"""Export trained Keras models to LiteRT (float16 weights, batch of 1) and write the model card."""
+"""Export trained Keras models to LiteRT (float32, batch of 1) and write the model card.
+
+The card is written once, from the run's `run.json` and the settings calibrated here; it is
+what `InferenceSettings.from_card` reads back when the app loads the models.
+"""
 from __future__ import annotations
 
 import datetime
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from app.pipeline import CARD_FILE, CLASSIFIER_FILE, FLIP_AVERAGE, UNET_FILE
-from app.preprocessing import CLASS_NAMES, CLASSIFIER_SIZE, MODEL_SIZE, UNET_SIZE, softmax
+from inference.pipeline import CARD_FILE, CLASSIFIER_FILE, MALIGNANT, UNET_FILE, LiteRTModel, Pipeline, reported_classes
+from inference.preprocessing import CLASSIFIER_INPUTS, UNET_INPUTS, softmax
+from inference.settings import CLASS_NAMES, InferenceSettings
+from training import data
+from training.models import keras_runner
+from training.run import TrainingRun
+from training.sources import Source, describe
 
 
 def to_litert(model: keras.Model, path: Path, float16: bool = False) -> None:
@@ -55,39 +65,28 @@ def choose_malignant_threshold(probabilities: np.ndarray, labels: np.ndarray) ->
     validation cancers (1.0 when the most probable class already does), never below
     MIN_MALIGNANT_THRESHOLD. The highest, so benign scans are flagged as little as possible.
     """
-    from app.pipeline import MALIGNANT, decide
-
     cancers = labels == MALIGNANT
     for threshold in np.unique(np.r_[probabilities[cancers, MALIGNANT], 1.0])[::-1]:
-        if np.mean(decide(probabilities[cancers], threshold) == MALIGNANT) >= MALIGNANT_RECALL_TARGET:
+        if np.mean(reported_classes(probabilities[cancers], threshold) == MALIGNANT) >= MALIGNANT_RECALL_TARGET:
             return max(float(threshold), MIN_MALIGNANT_THRESHOLD)
     return MIN_MALIGNANT_THRESHOLD
 
 
-def keras_runner(model: keras.Model):
-    """A Keras model as the pipeline's batch-of-one callable (inference mode, traced once
-    as a tf.function: eager calls are ~15x slower and would misstate TensorFlow's speed)."""
-    traced = tf.function(lambda batch: model(batch, training=False))
-    return lambda batch: traced(tf.constant(batch, tf.float32)).numpy()[0]
-
-
-def agreement(reference, served, images) -> dict:
+def agreement(reference: Pipeline, served: Pipeline, images) -> dict:
     """How closely the served LiteRT models follow the Keras ones on real images.
 
     Each model is compared on identical inputs (the conversion itself), then the whole
     pipeline end to end, where a pixel whose UNet probability sits on the threshold can
     flip and change the classifier's input a little.
     """
-    from app.preprocessing import MODEL_SIZE, classifier_input, mask_from_probability, resize_for_model, unet_input
-
     unet_gap, classifier_gap = 0.0, 0.0
     for gray in images:
-        square = resize_for_model(gray)
-        tensor = unet_input(square)[None]
-        probability = reference._unet(tensor)
-        unet_gap = max(unet_gap, float(np.abs(probability - served._unet(tensor)).max()))
-        inputs = classifier_input(square, mask_from_probability(probability[..., 0], MODEL_SIZE, MODEL_SIZE))[None]
-        gap = softmax(reference._classifier(inputs), reference.temperature) - softmax(served._classifier(inputs), served.temperature)
+        square = served.square(gray)
+        probability = reference.segment(square)
+        unet_gap = max(unet_gap, float(np.abs(probability - served.segment(square)).max()))
+        mask = reference.lesion_mask(reference.lesion_map(probability), *square.shape)
+        gap = (reference.probabilities(reference.classifier_logits(square, mask))
+               - served.probabilities(served.classifier_logits(square, mask)))
         classifier_gap = max(classifier_gap, float(np.abs(gap).max()))
     pairs = [(reference.predict_gray(img), served.predict_gray(img)) for img in images]
     return {
@@ -101,51 +100,55 @@ def agreement(reference, served, images) -> dict:
     }
 
 
-def export_models(run_dir: Path, models_dir: Path, args) -> dict:
-    """Write unet.tflite, classifier.tflite and model_card.json (calibrated on validation)."""
-    from app.pipeline import Pipeline
-    from training import data
+def calibrate(settings: InferenceSettings, logits: np.ndarray, labels: np.ndarray) -> InferenceSettings:
+    """The settings with the temperature and malignant threshold fitted on validation logits."""
+    temperature = round(fit_temperature(logits, labels), 4)
+    threshold = choose_malignant_threshold(softmax(logits, temperature), labels)
+    return replace(settings, temperature=temperature, malignant_threshold=threshold)
 
+
+def export_models(run_dir: Path, models_dir: Path, sources: list[Source]) -> dict:
+    """Write unet.tflite, classifier.tflite and model_card.json, calibrated on the validation
+    splits of every source together."""
+    run = TrainingRun.load(run_dir)
+    if run.data != describe(sources):
+        raise ValueError(f"{run_dir} was trained on other data or splits than the manifests given to export")
     models_dir.mkdir(parents=True, exist_ok=True)
-    models = {}
+    keras_models = {}
     for name, filename in (("unet", UNET_FILE), ("classifier", CLASSIFIER_FILE)):
-        models[name] = keras.models.load_model(run_dir / f"{name}_best.keras", compile=False)
-        to_litert(models[name], models_dir / filename)
-    manifest = json.loads(Path(args.manifest).read_text())
-    wall = json.loads((run_dir / "wall_time.json").read_text()) if (run_dir / "wall_time.json").exists() else {}
-    card = {
-        "version": datetime.date.today().isoformat(),
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "classes": list(CLASS_NAMES),
-        "input": {"square": MODEL_SIZE, "unet": UNET_SIZE, "classifier": CLASSIFIER_SIZE,
-                  "classifier_channels": ["image", "image inside widened mask", "mask"]},
-        "data": {"dataset": "BUSI (Al-Dhabyani et al., 2020), development copy", "counts": manifest["counts"],
-                 "manifest_sha256": data.manifest_hash(manifest), "seed": manifest["seed"]},
-        "weights": "imagenet" if args.weights else "none (trained from scratch)",
-        "training_wall_time_minutes": {k: round(v / 60, 1) for k, v in wall.items()},
-        "calibration": {"temperature": 1.0},
-        "inference": {"flip_average": FLIP_AVERAGE},
-    }
-    (models_dir / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
-
-    samples, images, _ = data.load_split(args.data, manifest, "val")
-    pipeline = Pipeline.load(models_dir)
-    logits = np.stack([pipeline.predict_gray(img).logits for img in images])
-    labels = np.array([CLASS_NAMES.index(s.label) for s in samples])
-    card["calibration"] = {"method": "temperature scaling on the validation split",
-                           "temperature": round(fit_temperature(logits, labels), 4)}
-    calibrated = softmax(logits, card["calibration"]["temperature"])
-    card["decision"] = {"rule": "malignant when its calibrated probability reaches the threshold, "
-                                "else the most probable class",
-                        "malignant_recall_target_on_validation": MALIGNANT_RECALL_TARGET,
-                        "minimum_threshold": MIN_MALIGNANT_THRESHOLD,
-                        "malignant_threshold": choose_malignant_threshold(calibrated, labels)}
-    reference = Pipeline(keras_runner(models["unet"]), keras_runner(models["classifier"]), card)
-    pipeline.temperature = reference.temperature
-    pipeline.malignant_threshold = reference.malignant_threshold
-    card["litert_vs_keras"] = agreement(reference, pipeline, images)
-    card["files"] = {f: file_facts(models_dir / f) for f in (UNET_FILE, CLASSIFIER_FILE)}
-    card["version"] = f"{card['version']}-{models_version(card['files'])}"
+        keras_models[name] = keras.models.load_model(run_dir / f"{name}_best.keras", compile=False)
+        to_litert(keras_models[name], models_dir / filename)
+    litert = [LiteRTModel(models_dir / name, run.settings.threads) for name in (UNET_FILE, CLASSIFIER_FILE)]
+    images, labels = [], []
+    for source in sources:
+        samples, source_images, _ = data.load_split(source.root, source.manifest, "val")
+        images += source_images
+        labels += [CLASS_NAMES.index(s.label) for s in samples]
+    logits = np.stack([Pipeline(*litert, run.settings).predict_gray(img).logits for img in images])
+    settings = calibrate(run.settings, logits, np.array(labels))
+    reference = Pipeline(keras_runner(keras_models["unet"]), keras_runner(keras_models["classifier"]), settings)
+    files = {name: file_facts(models_dir / name) for name in (UNET_FILE, CLASSIFIER_FILE)}
+    card = model_card(run, settings, files, agreement(reference, Pipeline(*litert, settings), images))
     (models_dir / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
     print(json.dumps({"calibration": card["calibration"], "decision": card["decision"]}), flush=True)
+    return card
+
+
+def model_card(run: TrainingRun, settings: InferenceSettings, files: dict, agreement_on_val: dict) -> dict:
+    """The card: the settings `from_card` reads back, then what the models are and how they were made."""
+    card = {"version": f"{datetime.date.today().isoformat()}-{models_version(files)}",
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "classes": list(CLASS_NAMES), **settings.card_sections()}
+    card["input"].update(unet_channels=list(UNET_INPUTS[settings.unet_input].channels),
+                         classifier_channels=list(CLASSIFIER_INPUTS[settings.classifier_input].channels))
+    card["calibration"]["method"] = "temperature scaling on the validation split"
+    card["decision"].update(rule="malignant when its calibrated probability reaches the threshold, "
+                                 "else the most probable class",
+                            malignant_recall_target_on_validation=MALIGNANT_RECALL_TARGET,
+                            minimum_threshold=MIN_MALIGNANT_THRESHOLD)
+    card["data"] = run.data
+    card["training"] = {"seed": run.seed, "epochs": run.epochs, **run.recipe}
+    card["training_wall_time_minutes"] = {k: round(v, 1) for k, v in run.wall_time_minutes.items()}
+    card["litert_vs_keras"] = agreement_on_val
+    card["files"] = files
     return card

@@ -2,24 +2,34 @@
 classifiers (Lite from the installed ImageNet weights, or Keras' EfficientNetB3).
 
 Sized for 2 CPU cores (see the model card for measured timings). Constants on top,
-small builder functions below, as in the keras-io examples. Every model takes raw pixels
-in [0, 255] and scales them itself, so serving and training feed the same arrays.
+small builder functions below, as in the keras-io examples. Input sizes, input kinds,
+backbone and weights come from `InferenceSettings`, so the served pipeline feeds the
+models what they were built for. Every model takes pixels in [0, 255] and scales them
+itself, as its ImageNet encoder expects.
 """
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 from keras import layers
 
-from app.preprocessing import CLASS_NAMES, CLASSIFIER_SIZE, CROP_VIEW_SIZE, UNET_SIZE
+from inference.preprocessing import CLASSIFIER_INPUTS, UNET_INPUTS
+from inference.settings import CLASS_NAMES, InferenceSettings
 from training.pretrained import build_efficientnet_lite, encoder_endpoints
 
-UNET_ENCODER = "lite0"  # the cheapest ImageNet encoder (4.5 ms at 224 px on 2 cores)
+UNET_ENCODER = "efficientnet-lite0"  # the cheapest ImageNet encoder (4.5 ms at 224 px on 2 cores)
 DECODER_FILTERS = (64, 40, 24, 16)  # decoder blocks at strides 16, 8, 4, 2; the mask is
 # predicted at stride 2 and upsampled bilinearly (a full-size block doubled the step time)
 CLASSIFIER_BACKBONES = ("efficientnet-lite0", "efficientnet-lite2", "efficientnetb3")
-INPUT_CHANNELS = {"raw": 1, "three_channel": 3, "two_view": 2}
+CROP_VIEW_SIZE = 160  # the two-view model shrinks the lesion-centred view to this (cheaper)
 DROPOUT_RATE = 0.3
 L2_WEIGHT = 1e-4
+
+
+def recipe() -> dict:
+    """The architecture constants, recorded in run.json and stated by the model card."""
+    return {"unet_encoder": UNET_ENCODER, "unet_decoder_filters": list(DECODER_FILTERS),
+            "lesion_view_size": CROP_VIEW_SIZE, "classifier_dropout": DROPOUT_RATE, "classifier_l2": L2_WEIGHT}
 
 
 @keras.saving.register_keras_serializable(package="busi")
@@ -54,14 +64,22 @@ def _conv_block(x, filters: int, name: str):
     return x
 
 
-def build_unet(size: int = UNET_SIZE, encoder: str = UNET_ENCODER, weights: str | None = "imagenet") -> keras.Model:
+def _weights(settings: InferenceSettings) -> str | None:
+    return None if settings.weights == "none" else settings.weights
+
+
+def build_unet(settings: InferenceSettings) -> keras.Model:
     """UNet for a binary lesion mask: (size, size, 1) grey pixels in [0, 255] -> probability.
 
-    The encoder is an EfficientNet-Lite with skips at strides 2, 4, 8 and 16 and its head
-    (stride 32) as the bottleneck; the decoder upsamples and fuses them back to full size.
+    The encoder is an ImageNet EfficientNet-Lite with skips at strides 2, 4, 8 and 16 and its
+    head (stride 32) as the bottleneck; the decoder upsamples and fuses them back.
     """
+    if UNET_INPUTS[settings.unet_input].channels != ("scan",):
+        raise ValueError(f"the UNet takes one grey channel, not {settings.unet_input!r}")
+    size = settings.unet_size
     inputs = keras.Input((size, size, 1), name="image")
-    backbone = build_efficientnet_lite(encoder.removeprefix("efficientnet-"), (size, size, 3), weights=weights)
+    backbone = build_efficientnet_lite(UNET_ENCODER.removeprefix("efficientnet-"), (size, size, 3),
+                                       weights=_weights(settings))
     features = keras.Model(backbone.input, encoder_endpoints(backbone), name="encoder")(GrayToRGB(name="rgb")(inputs))
     x = features[-1]
     for level, (skip, filters) in enumerate(zip(reversed(features[:-1]), DECODER_FILTERS)):
@@ -97,18 +115,25 @@ def _views(inputs, kind: str) -> list:
         return [inputs]
     scan = GrayToRGB(name="scan_rgb")(ChannelSlice(0, 1, name="scan")(inputs))
     crop = ChannelSlice(1, 2, name="lesion_view")(inputs)
-    crop = layers.Resizing(CROP_VIEW_SIZE, CROP_VIEW_SIZE, interpolation="area", name="lesion_view_resize")(crop)
+    crop = layers.Resizing(CROP_VIEW_SIZE, CROP_VIEW_SIZE, interpolation="bilinear", name="lesion_view_resize")(crop)
     return [scan, GrayToRGB(name="lesion_view_rgb")(crop)]
 
 
-def build_classifier(kind: str = "two_view", backbone: str = "efficientnet-lite2", weights: str | None = "imagenet",
-                     size: int = CLASSIFIER_SIZE) -> keras.Model:
-    """A 3-way classifier: one shared backbone per view, pooled features concatenated,
+def build_classifier(settings: InferenceSettings) -> keras.Model:
+    """A 3-way classifier: one shared backbone for every view, pooled features concatenated,
     dropout and an L2-regularised linear head giving logits."""
-    inputs = keras.Input((size, size, INPUT_CHANNELS[kind]), name="classifier_input")
-    extractor = build_backbone(backbone, weights)
+    kind, size = settings.classifier_input, settings.classifier_size
+    inputs = keras.Input((size, size, len(CLASSIFIER_INPUTS[kind].channels)), name="classifier_input")
+    extractor = build_backbone(settings.backbone, _weights(settings))
     features = [extractor(view) for view in _views(inputs, kind)]
     x = features[0] if len(features) == 1 else layers.Concatenate(name="fused_features")(features)
     x = layers.Dropout(DROPOUT_RATE, name="head_dropout")(x)
     outputs = layers.Dense(len(CLASS_NAMES), kernel_regularizer=keras.regularizers.l2(L2_WEIGHT), name="logits")(x)
     return keras.Model(inputs, outputs, name="classifier")
+
+
+def keras_runner(model: keras.Model):
+    """A Keras model as the pipeline's batch-of-one callable (inference mode, traced once
+    as a tf.function: eager calls are ~15x slower and would misstate TensorFlow's speed)."""
+    traced = tf.function(lambda batch: model(batch, training=False))
+    return lambda batch: traced(tf.constant(batch, tf.float32)).numpy()[0]

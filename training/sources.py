@@ -13,10 +13,19 @@ from pathlib import Path
 
 import numpy as np
 
-from app.preprocessing import CLASS_NAMES
+from inference.paths import MANIFEST_DIR
+from inference.preprocessing import resize_for_model
+from inference.settings import CLASS_NAMES
 from training import data
 
-MANIFEST_DIR = Path(__file__).resolve().parent
+# How each data set is cited wherever it is used (its licence asks for it).
+CITATIONS = {
+    "busi": "Al-Dhabyani W, Gomaa M, Khaled H, Fahmy A. Dataset of breast ultrasound images. "
+            "Data in Brief 28:104863, 2020. doi:10.1016/j.dib.2019.104863 (CC0)",
+    "busbra": "Gómez-Flores W, Gregorio-Calas MJ, Coelho de Albuquerque Pereira W. BUS-BRA: a breast "
+              "ultrasound dataset for assessing computer-aided diagnosis systems. Medical Physics, 2024 "
+              "(MIT-style licence, citation required)",
+}
 
 
 def manifest_path(source: str, manifest_dir: Path = MANIFEST_DIR) -> Path:
@@ -56,8 +65,9 @@ class SplitData:
         return np.array([s == source for s in self.sources])
 
 
-def load_split_data(sources: list[Source], split: str) -> SplitData:
-    """`split` of every source, concatenated in the order given."""
+def load_split_data(sources: list[Source], split: str, square_size: int) -> SplitData:
+    """`split` of every source, concatenated in the order given, with squares of `square_size`
+    (the pipeline's `InferenceSettings.square_size`)."""
     parts = {"samples": [], "sources": [], "images": [], "true_masks": [], "groups": []}
     for source in sources:
         samples, images, masks = data.load_split(source.root, source.manifest, split)
@@ -67,6 +77,15 @@ def load_split_data(sources: list[Source], split: str) -> SplitData:
         parts["images"] += images
         parts["true_masks"] += masks
         parts["groups"] += [f"{source.name}:{group_of[s.key]}" for s in samples]
-    squares, square_masks = data.to_squares(parts["images"], parts["true_masks"])
+    squares = np.stack([resize_for_model(img, square_size) for img in parts["images"]])
+    square_masks = np.stack([resize_for_model(m.astype(np.uint8) * 255, square_size) > 127 for m in parts["true_masks"]])
     labels = np.array([CLASS_NAMES.index(s.label) for s in parts["samples"]], dtype=int)
     return SplitData(squares=squares, square_masks=square_masks, labels=labels, **parts)
+
+
+def describe(sources: list[Source]) -> dict:
+    """What run.json and the model card say about the data: per source, its citation,
+    split counts, manifest hash and split seed."""
+    return {source.name: {"citation": CITATIONS[source.name], "counts": source.manifest["counts"],
+                          "manifest_sha256": data.manifest_hash(source.manifest), "seed": source.manifest["seed"]}
+            for source in sources}

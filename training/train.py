@@ -1,39 +1,44 @@
 """Training loops: the UNet, its cross-fitted masks, and the two-phase classifier fine-tuning.
 
-Every stage checkpoints and logs per epoch and resumes where it stopped.
+Every stage checkpoints and logs per epoch and resumes where it stopped; `run.json` records
+what was trained and how long each stage took.
 """
 from __future__ import annotations
 
 import csv
-import json
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from app.preprocessing import CLASS_NAMES, classifier_input, mask_from_probability, unet_input
+from inference.pipeline import Pipeline
+from inference.preprocessing import classifier_input, downscale, unet_input
+from inference.settings import CLASS_NAMES, InferenceSettings
 from training.augment import build_augmentation
-from training.models import build_classifier, build_unet
+from training.models import build_classifier, build_unet, keras_runner
+from training.run import TrainingRun
+from training.sources import Source, SplitData, load_split_data
 
 BATCH_SIZE = 16
-UNET_EPOCHS = 10
 UNET_LEARNING_RATE = 1e-3
 CROSS_FIT_FOLDS = 2
-CROSS_FIT_EPOCHS = 6  # the fold UNets only make training masks; their IoU levels off by then
 DATA_WORKERS = 2  # threads preparing batches while the model trains (cv2 releases the GIL)
-HEAD_EPOCHS = 3  # phase 1: the new head alone, backbone frozen
-FINE_TUNE_EPOCHS = 10  # phase 2: the backbone too, at a lower rate
-HEAD_LEARNING_RATE = 1e-3
-FINE_TUNE_LEARNING_RATE = 1e-4
+HEAD_LEARNING_RATE = 1e-3  # phase 1: the new head alone, backbone frozen
+FINE_TUNE_LEARNING_RATE = 1e-4  # phase 2: the backbone too, at a lower rate
 # Kept frozen while fine-tuning: the input scaling, the stem and the first three stages
 # (generic edges and textures; 40% of a step's time) and every batch norm, whose ImageNet
-# statistics would be overwritten by small noisy batches (keras-io's EfficientNet
-# fine-tuning example).
+# statistics small noisy batches would overwrite (keras-io's EfficientNet fine-tuning example).
 FROZEN_PREFIXES = ("rescale", "stem", "block1", "block2", "block3", "stage1", "stage2", "stage3")
+# "classifier": the bundled one; "baseline": the raw scan alone, trained the same way;
+# "classifier_busi_only": the bundled recipe on BUSI alone (what does a source without
+# normal scans cost BUSI's normals?).
+STAGES = ("classifier", "baseline", "classifier_busi_only")
 
 
 def dice_bce_loss(y_true, y_pred):
@@ -45,9 +50,9 @@ def dice_bce_loss(y_true, y_pred):
     return tf.reduce_mean(bce, axis=(1, 2)) + (1.0 - dice)
 
 
-def unet_target(square_mask: np.ndarray) -> np.ndarray:
-    """The UNet's (UNET_SIZE, UNET_SIZE, 1) target from a MODEL_SIZE bool mask."""
-    return (unet_input(square_mask.astype(np.uint8) * 255) > 127.5).astype(np.float32)
+def unet_target(settings: InferenceSettings, square_mask: np.ndarray) -> np.ndarray:
+    """The UNet's (size, size, 1) target from a square bool mask."""
+    return (downscale(square_mask.astype(np.uint8) * 255, settings.unet_size) > 127).astype(np.float32)[..., None]
 
 
 def class_weights(labels: np.ndarray) -> dict[int, float]:
@@ -84,7 +89,8 @@ class AugmentedBatches(keras.utils.PyDataset):
         self.order = self.rng.permutation(len(self.squares))
 
 
-def _fit(model, batches, validation, epochs: int, run_dir: Path, name: str, monitor: str, **fit_kwargs):
+def _fit(model, batches, validation, epochs: int, run: TrainingRun, run_dir: Path, name: str, monitor: str,
+         **fit_kwargs):
     """fit() with last/best checkpoints and a CSV log; resumes from the last checkpoint.
 
     Returns the best checkpoint's model (by `monitor` on validation)."""
@@ -105,41 +111,53 @@ def _fit(model, batches, validation, epochs: int, run_dir: Path, name: str, moni
     if initial_epoch < epochs:
         model.fit(batches, validation_data=validation, epochs=epochs, initial_epoch=initial_epoch,
                   callbacks=callbacks, verbose=2, **fit_kwargs)
-    record_time(run_dir, name, time.time() - start)
+    run.record_wall_time(run_dir, name, time.time() - start)
     return keras.models.load_model(run_dir / f"{name}_best.keras", compile=False)
 
 
-def record_time(run_dir: Path, name: str, seconds: float) -> None:
-    """Accumulate wall time per stage (across resumes) for the model card."""
-    path = run_dir / "wall_time.json"
-    times = json.loads(path.read_text()) if path.exists() else {}
-    times[name] = times.get(name, 0.0) + seconds
-    path.write_text(json.dumps(times, indent=2))
+def train_models(run: TrainingRun, run_dir: Path, sources: Sequence[Source], stages: Sequence[str]) -> None:
+    """The full recipe: the served UNet, the cross-fitted training masks, then each stage's
+    classifier, validated on the served UNet's masks of every source's validation split."""
+    run.resumed_from(run_dir).save(run_dir)
+    train, val = (load_split_data(sources, split, run.settings.square_size) for split in ("train", "val"))
+    print(f"train {len(train.labels)} images, val {len(val.labels)}", flush=True)
+    unet = train_unet(run, run_dir, "unet", (train.squares, train.square_masks), (val.squares, val.square_masks),
+                      run.epochs["unet"])
+    val_masks = predict_square_masks(run.settings, unet, val.squares)
+    train_masks = cross_fitted_masks(run, run_dir, train, val)
+    for stage in stages:
+        settings = replace(run.settings, classifier_input="raw") if stage == "baseline" else run.settings
+        rows = train.where("busi") if stage == "classifier_busi_only" else np.ones(len(train.labels), bool)
+        val_rows = val.where("busi") if stage == "classifier_busi_only" else np.ones(len(val.labels), bool)
+        val_inputs = np.stack([classifier_input(settings, s, m) for s, m in zip(val.squares[val_rows], val_masks[val_rows])])
+        train_classifier(run, run_dir, stage, settings, (train.squares[rows], train_masks[rows]), train.labels[rows],
+                         (val_inputs, val.labels[val_rows]))
 
 
-def train_unet(train_set, val_set, run_dir: Path, name: str = "unet", epochs: int = UNET_EPOCHS,
-               seed: int = 0, weights: str | None = "imagenet"):
-    """Train the segmenter on all training images (normals teach it to stay empty)."""
+def train_unet(run: TrainingRun, run_dir: Path, name: str, train_set, val_set, epochs: int):
+    """Train the segmenter on (squares, masks) — all training images: normals teach it to
+    stay empty — with checkpoints chosen on the validation (squares, masks)."""
+    settings = run.settings
     squares, masks = train_set
-    keras.utils.set_random_seed(seed)
-    model = build_unet(weights=weights)
+    keras.utils.set_random_seed(run.seed)
+    model = build_unet(settings)
     steps = epochs * math.ceil(len(squares) / BATCH_SIZE)
     model.compile(
         optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(UNET_LEARNING_RATE, steps)),
         loss=dice_bce_loss,
         metrics=[keras.metrics.BinaryIoU(target_class_ids=[1], name="iou")],
     )
-    batches = AugmentedBatches(squares, masks, lambda img, m, i: (unet_input(img), unet_target(m)), seed)
-    val_inputs = np.stack([unet_input(s) for s in val_set[0]])
-    val_targets = np.stack([unet_target(m) for m in val_set[1]])
-    return _fit(model, batches, (val_inputs, val_targets), epochs, run_dir, name, "val_iou")
+    batches = AugmentedBatches(squares, masks, lambda img, m, i: (unet_input(settings, img), unet_target(settings, m)),
+                               run.seed)
+    val_inputs = np.stack([unet_input(settings, s) for s in val_set[0]])
+    val_targets = np.stack([unet_target(settings, m) for m in val_set[1]])
+    return _fit(model, batches, (val_inputs, val_targets), epochs, run, run_dir, name, "val_iou")
 
 
-def predict_square_masks(unet, squares: np.ndarray) -> np.ndarray:
-    """UNet masks at MODEL_SIZE for a stack of squares, cleaned as in serving."""
-    probs = unet.predict(np.stack([unet_input(s) for s in squares]), batch_size=16, verbose=0)[..., 0]
-    size = squares.shape[1]
-    return np.stack([mask_from_probability(p, size, size) for p in probs])
+def predict_square_masks(settings: InferenceSettings, unet, squares: np.ndarray) -> np.ndarray:
+    """The served pipeline's lesion masks on the squares (the UNet's map, cleaned as in serving)."""
+    segmenter = Pipeline(keras_runner(unet), None, settings)
+    return np.stack([segmenter.square_lesion_mask(s) for s in squares])
 
 
 def assign_folds(groups: list[str], labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
@@ -158,9 +176,8 @@ def assign_folds(groups: list[str], labels: np.ndarray, folds: int, seed: int) -
     return fold
 
 
-def cross_fitted_masks(train_set, groups: list[str], labels: np.ndarray, val_set, run_dir: Path,
-                       folds: int = CROSS_FIT_FOLDS, epochs: int = CROSS_FIT_EPOCHS, seed: int = 0,
-                       weights: str | None = "imagenet") -> np.ndarray:
+def cross_fitted_masks(run: TrainingRun, run_dir: Path, train: SplitData, val: SplitData,
+                       folds: int = CROSS_FIT_FOLDS) -> np.ndarray:
     """Each training image's mask as predicted by a UNet trained on the other folds.
 
     The classifier learns from these, never from ground truth: hand-drawn masks encode the
@@ -168,15 +185,15 @@ def cross_fitted_masks(train_set, groups: list[str], labels: np.ndarray, val_set
     Cached in the run folder, so a resumed run does not retrain the fold UNets.
     """
     cache = run_dir / "cross_fitted_masks.npz"
-    squares, masks = train_set
     if cache.exists():
         return np.load(cache)["masks"]
-    fold = assign_folds(groups, labels, folds, seed)
-    predicted = np.zeros_like(masks, dtype=bool)
+    fold = assign_folds(train.groups, train.labels, folds, run.seed)
+    predicted = np.zeros_like(train.square_masks, dtype=bool)
     for k in range(folds):
         held = fold == k
-        unet = train_unet((squares[~held], masks[~held]), val_set, run_dir, f"unet_fold{k}", epochs, seed + k, weights)
-        predicted[held] = predict_square_masks(unet, squares[held])
+        unet = train_unet(run, run_dir, f"unet_fold{k}", (train.squares[~held], train.square_masks[~held]),
+                          (val.squares, val.square_masks), run.epochs["unet_fold"])
+        predicted[held] = predict_square_masks(run.settings, unet, train.squares[held])
     np.savez_compressed(cache, masks=predicted, fold=fold)
     return predicted
 
@@ -200,53 +217,25 @@ def _compile_classifier(model: keras.Model, learning_rate, steps: int) -> None:
     )
 
 
-def train_classifier(train_set, train_labels: np.ndarray, validation, run_dir: Path, name: str,
-                     kind: str = "two_view", backbone: str = "efficientnet-lite2", weights: str | None = "imagenet",
-                     seed: int = 0, head_epochs: int = HEAD_EPOCHS, fine_tune_epochs: int = FINE_TUNE_EPOCHS):
+def train_classifier(run: TrainingRun, run_dir: Path, stage: str, settings: InferenceSettings, train_set,
+                     labels: np.ndarray, validation):
     """Fine-tune a classifier on (scan, cross-fitted UNet mask) pairs in two phases: the new
     head on a frozen backbone, then the backbone too at a lower rate (checkpoint kept on
     validation macro-F1). `validation` is (inputs, labels) built as serving builds them."""
     squares, masks = train_set
-    keras.utils.set_random_seed(seed)
-    one_hot = keras.utils.to_categorical(train_labels, len(CLASS_NAMES))
-    batches = AugmentedBatches(squares, masks, lambda img, m, i: (classifier_input(img, m, kind), one_hot[i]), seed)
+    keras.utils.set_random_seed(run.seed)
+    one_hot = keras.utils.to_categorical(labels, len(CLASS_NAMES))
+    batches = AugmentedBatches(squares, masks, lambda img, m, i: (classifier_input(settings, img, m), one_hot[i]),
+                               run.seed)
     val = (validation[0], keras.utils.to_categorical(validation[1], len(CLASS_NAMES)))
-    weights_by_class = class_weights(train_labels)
-    model = build_classifier(kind, backbone, weights)
-    if not (run_dir / f"{name}_last.keras").exists():
+    weights_by_class = class_weights(labels)
+    model = build_classifier(settings)
+    if not (run_dir / f"{stage}_last.keras").exists():
         _set_backbone_trainable(model, fine_tune=False)
         _compile_classifier(model, HEAD_LEARNING_RATE, 0)
-        model = _fit(model, batches, val, head_epochs, run_dir, f"{name}_head", "val_macro_f1",
+        model = _fit(model, batches, val, run.epochs["head"], run, run_dir, f"{stage}_head", "val_macro_f1",
                      class_weight=weights_by_class)
     _set_backbone_trainable(model, fine_tune=True)
-    _compile_classifier(model, FINE_TUNE_LEARNING_RATE, fine_tune_epochs * len(batches))
-    return _fit(model, batches, val, fine_tune_epochs, run_dir, name, "val_macro_f1", class_weight=weights_by_class)
-
-
-STAGES = ("classifier", "baseline", "classifier_busi_only")
-
-
-def train_models(sources, run_dir: Path, stages: tuple[str, ...] = ("classifier",), kind: str = "two_view",
-                 backbone: str = "efficientnet-lite2", weights: str | None = "imagenet", seed: int = 0,
-                 unet_epochs: int = UNET_EPOCHS) -> None:
-    """The full recipe: the served UNet, the cross-fitted training masks, then each stage's
-    classifier: "classifier" (`kind`, the bundled one), "baseline" (the raw scan alone,
-    trained the same way) and "classifier_busi_only" (`kind` on BUSI alone: does a source
-    without normal scans cost BUSI's normals their recall?)."""
-    from training.sources import load_split_data
-
-    train, val = load_split_data(sources, "train"), load_split_data(sources, "val")
-    print(f"train {len(train.labels)} images, val {len(val.labels)}", flush=True)
-    unet_val = (val.squares, val.square_masks)
-    unet = train_unet((train.squares, train.square_masks), unet_val, run_dir, "unet", unet_epochs, seed, weights)
-    val_masks = predict_square_masks(unet, val.squares)
-    train_masks = cross_fitted_masks((train.squares, train.square_masks), train.groups, train.labels, unet_val,
-                                     run_dir, seed=seed, weights=weights)
-    for stage in stages:
-        stage_kind = "raw" if stage == "baseline" else kind
-        rows = train.where("busi") if stage == "classifier_busi_only" else np.ones(len(train.labels), bool)
-        val_rows = val.where("busi") if stage == "classifier_busi_only" else np.ones(len(val.labels), bool)
-        val_inputs = np.stack([classifier_input(s, m, stage_kind)
-                               for s, m in zip(val.squares[val_rows], val_masks[val_rows])])
-        train_classifier((train.squares[rows], train_masks[rows]), train.labels[rows], (val_inputs, val.labels[val_rows]),
-                         run_dir, stage, stage_kind, backbone, weights, seed)
+    _compile_classifier(model, FINE_TUNE_LEARNING_RATE, run.epochs["fine_tune"] * len(batches))
+    return _fit(model, batches, val, run.epochs["fine_tune"], run, run_dir, stage, "val_macro_f1",
+                class_weight=weights_by_class)

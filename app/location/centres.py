@@ -18,7 +18,8 @@ from typing import Any
 
 from geopy.distance import geodesic, great_circle
 
-from app.geocode import GeocodeResult, Geocoder, LocationError, parse_coordinates
+from app.location.online import Geocoder
+from app.location.places import GeocodeResult, LocationError, parse_coordinates
 
 DATA_FILE = Path(__file__).parent / "data" / "centres" / "cancer_centres.csv"
 MIN_LIMIT, MAX_LIMIT = 1, 10

@@ -1,7 +1,7 @@
-"""Rebuild the slim gazetteer files in this folder from the shared source files.
+"""Rebuild the slim gazetteer files in app/location/data/gazetteer from the shared source files.
 
 Run once by hand (not at run time):
-    python app/data/gazetteer/prepare.py /path/to/shared/data/gazetteer
+    .venv/bin/python -m scripts.prepare_gazetteer /path/to/shared/data/gazetteer
 
 Why a script: the choices made here (dropped columns, pre-normalised alternate
 names, which FSA point to keep, dropped reserved FSAs) are listed in SOURCES.md and must stay reproducible.
@@ -12,9 +12,8 @@ import re
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE.parents[2]))  # the repository root, for app.geocode
-from app.geocode import place_key  # noqa: E402  (the same normalisation as at run time)
+from app.location.gazetteer import DATA_DIR
+from app.location.places import place_key  # the same normalisation as at run time
 
 PLACE_COLUMNS = ["name", "region", "country", "latitude", "longitude", "population", "key", "alt_keys"]
 AIRPORT_CODE = re.compile(r"^[A-Z]{3,4}$")  # GeoNames lists "YAM", "SPI"... as alternate names
@@ -76,7 +75,7 @@ def _choose_fsa_point(row, towns_by_province):
 def main(source_dir):
     source = Path(source_dir)
     places = _read(source / "ca_us_places.csv")
-    _write(HERE / "ca_us_places.csv", PLACE_COLUMNS, [_with_keys(p) for p in places])
+    _write(DATA_DIR / "ca_us_places.csv", PLACE_COLUMNS, [_with_keys(p) for p in places])
     towns = {}
     for p in places:
         if p["country"] == "CA":
@@ -88,8 +87,8 @@ def main(source_dir):
         lat, lon, point_source = _choose_fsa_point(row, towns)
         fsas.append({**row, "latitude": f"{lat:.4f}", "longitude": f"{lon:.4f}",
                      "point_source": point_source})
-    _write(HERE / "ca_fsa_centroids.csv", FSA_COLUMNS, fsas)
-    _write(HERE / "ca_us_regions.csv", ["country", "code", "name", "name_fr"],
+    _write(DATA_DIR / "ca_fsa_centroids.csv", FSA_COLUMNS, fsas)
+    _write(DATA_DIR / "ca_us_regions.csv", ["country", "code", "name", "name_fr"],
            _read(source / "ca_us_regions.csv"))
 
 

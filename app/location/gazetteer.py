@@ -1,124 +1,30 @@
-"""Turn what a person types ("Hamilton, ON", "L8V 1C3", "90210") into a point.
+"""The offline lookup: turn what a person types ("Hamilton, ON", "L8V 1C3", "90210") into a point.
 
 Offline first: a GeoNames gazetteer of CA/US places (population >= 1000), Canadian
 FSA centroids and the `zipcodes` package answer almost everything without the
 network. Nominatim (OpenStreetMap) is optional, off by default, and only asked when
-the offline lookup failed or had to ignore part of the text (a street address).
-
-Privacy: this module never logs the typed text or a coordinate. Only the typed
-text (never an image or any health information) is sent to Nominatim, and only
-when the deployment enables it.
+the offline lookup failed or had to ignore part of the text (a street address): see
+app.location.online.
 """
 from __future__ import annotations
 
 import csv
-import logging
-import math
 import re
-import threading
-import unicodedata
-from collections import OrderedDict
-from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping, NamedTuple
+from typing import NamedTuple
 
 import zipcodes
-from geopy.extra.rate_limiter import RateLimiter
+
+from app.location.places import (COUNTRY_ALIASES, COUNTRY_NAMES, GeocodeResult, LocationNotFound, fold, place_key,
+                                 validated_query)
 
 DATA_DIR = Path(__file__).parent / "data" / "gazetteer"
-MAX_QUERY_LENGTH = 200
 MAX_ALTERNATIVES = 5
 ALT_NAME_POPULATION_FACTOR = 5
-NOT_FOUND_MESSAGE = ("We could not find that place. Try a city and province/state, "
-                     "or a postal/ZIP code.")
-ATTRIBUTION_GEONAMES = "Place data © GeoNames (geonames.org), CC BY 4.0"
-ATTRIBUTION_STATCAN = "Contains information licensed under the Statistics Canada Open Licence"
-ATTRIBUTION_OSM = "© OpenStreetMap contributors"
-COUNTRY_NAMES = {"CA": "Canada", "US": "USA"}
-COUNTRY_ALIASES = {"canada": "CA", "ca": "CA", "usa": "US", "us": "US", "united states": "US",
-                   "united states of america": "US", "america": "US"}
-# Abbreviations people type in place names. "Saint", "Sainte", "St." and "Ste."
-# all collapse to one token so "Sault St. Marie" still finds "Sault Ste. Marie".
-TOKEN_SYNONYMS = {"st": "saint", "ste": "saint", "sainte": "saint", "mt": "mount", "ft": "fort"}
 ZIP_RE = re.compile(r"^(\d{5})(?:-\d{4})?$")
 POSTAL_RE = re.compile(r"^([A-Z]\d[A-Z])(?:\s*\d[A-Z]\d)?$")  # full code or FSA only
 
-
-class LocationError(ValueError):
-    """The location input cannot be used; the message is safe to show to the user."""
-
-
-class LocationNotFound(LocationError):
-    """Valid input that no gazetteer (or Nominatim, when enabled) knows."""
-
-    def __init__(self, message: str = NOT_FOUND_MESSAGE):
-        super().__init__(message)
-
-
-@dataclass(frozen=True)
-class GeocodeResult:
-    query: str
-    resolved: str
-    latitude: float
-    longitude: float
-    source: str  # offline-place / offline-postal / offline-zip / offline-region / nominatim / browser
-    alternatives: list[str] = field(default_factory=list)
-    approximate: bool = False
-
-    @property
-    def attribution(self) -> list[str]:
-        """Credits the data licences require wherever this result is shown."""
-        return list(_ATTRIBUTION_BY_SOURCE.get(self.source, ()))
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-_ATTRIBUTION_BY_SOURCE = {
-    "offline-place": (ATTRIBUTION_GEONAMES,),
-    "offline-region": (ATTRIBUTION_GEONAMES,),
-    "offline-postal": (ATTRIBUTION_GEONAMES, ATTRIBUTION_STATCAN),
-    "nominatim": (ATTRIBUTION_OSM,),
-}
-
-
-# --- coordinates ------------------------------------------------------------------
-
-def _parse_coordinate(value: Any, name: str, bound: int) -> float:
-    message = f"{name} must be a number between -{bound} and {bound}."
-    if isinstance(value, bool):
-        raise LocationError(message)
-    try:
-        number = float(value.strip() if isinstance(value, str) else value)
-    except (TypeError, ValueError):
-        raise LocationError(message) from None
-    if not math.isfinite(number) or not -bound <= number <= bound:
-        raise LocationError(message)
-    return number
-
-
-def parse_coordinates(latitude: Any, longitude: Any) -> tuple[float, float]:
-    """Validate a point from a browser form, JSON or Nominatim (strings or numbers)."""
-    return _parse_coordinate(latitude, "Latitude", 90), _parse_coordinate(longitude, "Longitude", 180)
-
-
-# --- text normalisation -------------------------------------------------------
-
-def fold(text: str) -> str:
-    """Lower-case ASCII words: accents, apostrophes, punctuation and extra spaces go,
-    so "Trois-Rivières" and "trois rivieres" compare equal."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    ascii_text = re.sub(r"['`]", "", ascii_text.lower())
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", ascii_text).split())
-
-
-def place_key(text: str) -> str:
-    """Index key for a place name: `fold` plus St./Ste./Saint/Sainte, Mt., Ft."""
-    return " ".join(TOKEN_SYNONYMS.get(token, token) for token in fold(text).split())
-
-
-# --- gazetteer ----------------------------------------------------------------
 
 class Place(NamedTuple):
     name: str
@@ -198,15 +104,6 @@ def load_gazetteer() -> Gazetteer:
     return Gazetteer(by_name, by_alt_name, _load_regions(), largest, fsas)
 
 
-# --- offline lookups ------------------------------------------------------------
-
-def _validated_query(query: Any) -> str:
-    if not isinstance(query, str) or not query.strip():
-        raise LocationError("Enter a city, a postal code or a ZIP code.")
-    query = " ".join(query.split())
-    if len(query) > MAX_QUERY_LENGTH:
-        raise LocationError(f"That location is too long (at most {MAX_QUERY_LENGTH} characters).")
-    return query
 
 
 def _lookup_zip(query: str, zip5: str) -> GeocodeResult:
@@ -339,7 +236,7 @@ def _lookup_text(query: str) -> tuple[GeocodeResult, bool]:
     raise LocationNotFound()
 
 
-def _geocode_offline(query: str) -> tuple[GeocodeResult, bool]:
+def lookup(query: str) -> tuple[GeocodeResult, bool]:
     """(result, complete): complete is False when part of the text was ignored."""
     upper = query.upper()
     if zip_match := ZIP_RE.match(upper):
@@ -351,114 +248,5 @@ def _geocode_offline(query: str) -> tuple[GeocodeResult, bool]:
 
 def geocode_offline(query: str) -> GeocodeResult:
     """Resolve typed text without the network. Raises LocationError/LocationNotFound."""
-    return _geocode_offline(_validated_query(query))[0]
-
-
-# --- optional online lookup (Nominatim) -------------------------------------------
-
-def _call_geocoder(geocoder: Any, query: str, **kwargs: Any) -> Any:
-    return geocoder.geocode(query, **kwargs)
-
-
-# One limiter for the whole process: the OSMF policy allows 1 request per second
-# per application, not per user or per Geocoder. RateLimiter is thread-safe. No
-# retries and no swallowing: with either, geopy logs the call arguments (the
-# typed location) at WARNING; failures are handled in Geocoder._online instead.
-NOMINATIM_LIMITER = RateLimiter(_call_geocoder, min_delay_seconds=1.0, max_retries=0,
-                                swallow_exceptions=False)
-_NOT_FOUND = object()
-
-
-def _as_bool(value: Any) -> bool:
-    """Config values may come from the environment as strings ("false", "0")."""
-    if isinstance(value, str):
-        return value.strip().lower() in {"1", "true", "yes", "on"}
-    return bool(value)
-
-
-class _BoundedCache:
-    """Thread-safe LRU dict; keeps Nominatim traffic low as the OSMF policy asks."""
-
-    def __init__(self, maxsize: int):
-        self._data: OrderedDict[str, Any] = OrderedDict()
-        self._maxsize = maxsize
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> Any:
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-            return self._data.get(key)
-
-    def put(self, key: str, value: Any) -> None:
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self._maxsize:
-                self._data.popitem(last=False)
-
-
-class Geocoder:
-    """Offline geocoder with optional Nominatim fallback.
-
-    Config keys (e.g. a Flask `app.config`): GEOCODER_ONLINE (default False),
-    GEOCODER_USER_AGENT (required when online: the OSMF policy needs an identifying
-    agent, e.g. "busi-triage/1.0 (+https://your.site/contact)"), GEOCODER_TIMEOUT
-    (seconds, default 3), GEOCODER_CACHE_SIZE (default 512). `nominatim` lets tests
-    (or another deployment) inject any object with a geopy-style `geocode()`.
-    """
-
-    def __init__(self, config: Mapping[str, Any] | None = None, *, nominatim: Any = None):
-        config = config or {}
-        self.online = _as_bool(config.get("GEOCODER_ONLINE", False))
-        self.timeout = float(config.get("GEOCODER_TIMEOUT", 3))
-        self._cache = _BoundedCache(int(config.get("GEOCODER_CACHE_SIZE", 512)))
-        self._nominatim = nominatim
-        if self.online and nominatim is None:
-            self._nominatim = _make_nominatim(config.get("GEOCODER_USER_AGENT"), self.timeout)
-
-    def geocode(self, query: Any) -> GeocodeResult:
-        query = _validated_query(query)
-        try:
-            offline, complete = _geocode_offline(query)
-        except LocationNotFound:
-            offline, complete = None, False
-        if not complete and self.online:
-            online = self._online(query)
-            if online is not None:
-                return online
-        if offline is None:
-            raise LocationNotFound()
-        return offline
-
-    def _online(self, query: str) -> GeocodeResult | None:
-        """Nominatim answer, or None on no match or on ANY failure (timeout, service
-        down, bad answer): the caller then falls back to the offline result."""
-        key = fold(query)
-        cached = self._cache.get(key)
-        if cached is not None:
-            return None if cached is _NOT_FOUND else replace(cached, query=query)
-        try:
-            location = NOMINATIM_LIMITER(self._nominatim, query, exactly_one=True,
-                                         country_codes=["ca", "us"], timeout=self.timeout)
-            result = None if location is None else GeocodeResult(
-                query, str(location.address), *parse_coordinates(location.latitude, location.longitude),
-                "nominatim")
-        except Exception:  # noqa: BLE001 - any failure must fall back to offline data
-            return None  # transient failures are not cached
-        self._cache.put(key, _NOT_FOUND if result is None else result)
-        return result
-
-
-def _make_nominatim(user_agent: Any, timeout: float) -> Any:
-    from geopy.geocoders import Nominatim
-
-    if not user_agent or not str(user_agent).strip():
-        raise ValueError("GEOCODER_USER_AGENT must identify this deployment when "
-                         "GEOCODER_ONLINE is on (OpenStreetMap Nominatim usage policy).")
-    # geopy logs each request URL (DEBUG) and HTTP error bodies (INFO); both can
-    # contain the typed location.
-    logging.getLogger("geopy").setLevel(logging.WARNING)
-    return Nominatim(user_agent=str(user_agent), timeout=timeout)
-
+    return lookup(validated_query(query))[0]
 

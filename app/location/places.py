@@ -1,0 +1,102 @@
+"""What every location lookup shares: the result, the errors, coordinates and name folding.
+
+Privacy: nothing in app.location logs the typed text or a coordinate.
+"""
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+MAX_QUERY_LENGTH = 200
+NOT_FOUND_MESSAGE = ("We could not find that place. Try a city and province/state, "
+                     "or a postal/ZIP code.")
+ATTRIBUTION_GEONAMES = "Place data © GeoNames (geonames.org), CC BY 4.0"
+ATTRIBUTION_STATCAN = "Contains information licensed under the Statistics Canada Open Licence"
+ATTRIBUTION_OSM = "© OpenStreetMap contributors"
+COUNTRY_NAMES = {"CA": "Canada", "US": "USA"}
+COUNTRY_ALIASES = {"canada": "CA", "ca": "CA", "usa": "US", "us": "US", "united states": "US",
+                   "united states of america": "US", "america": "US"}
+# Abbreviations people type in place names. "Saint", "Sainte", "St." and "Ste."
+# all collapse to one token so "Sault St. Marie" still finds "Sault Ste. Marie".
+TOKEN_SYNONYMS = {"st": "saint", "ste": "saint", "sainte": "saint", "mt": "mount", "ft": "fort"}
+
+
+class LocationError(ValueError):
+    """The location input cannot be used; the message is safe to show to the user."""
+
+
+class LocationNotFound(LocationError):
+    """Valid input that no gazetteer (or Nominatim, when enabled) knows."""
+
+    def __init__(self, message: str = NOT_FOUND_MESSAGE):
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class GeocodeResult:
+    query: str
+    resolved: str
+    latitude: float
+    longitude: float
+    source: str  # offline-place / offline-postal / offline-zip / offline-region / nominatim / browser
+    alternatives: list[str] = field(default_factory=list)
+    approximate: bool = False
+
+    @property
+    def attribution(self) -> list[str]:
+        """Credits the data licences require wherever this result is shown."""
+        return list(_ATTRIBUTION_BY_SOURCE.get(self.source, ()))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_ATTRIBUTION_BY_SOURCE = {
+    "offline-place": (ATTRIBUTION_GEONAMES,),
+    "offline-region": (ATTRIBUTION_GEONAMES,),
+    "offline-postal": (ATTRIBUTION_GEONAMES, ATTRIBUTION_STATCAN),
+    "nominatim": (ATTRIBUTION_OSM,),
+}
+
+
+def _parse_coordinate(value: Any, name: str, bound: int) -> float:
+    message = f"{name} must be a number between -{bound} and {bound}."
+    if isinstance(value, bool):
+        raise LocationError(message)
+    try:
+        number = float(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        raise LocationError(message) from None
+    if not math.isfinite(number) or not -bound <= number <= bound:
+        raise LocationError(message)
+    return number
+
+
+def parse_coordinates(latitude: Any, longitude: Any) -> tuple[float, float]:
+    """Validate a point from a browser form, JSON or Nominatim (strings or numbers)."""
+    return _parse_coordinate(latitude, "Latitude", 90), _parse_coordinate(longitude, "Longitude", 180)
+
+
+def fold(text: str) -> str:
+    """Lower-case ASCII words: accents, apostrophes, punctuation and extra spaces go,
+    so "Trois-Rivières" and "trois rivieres" compare equal."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    ascii_text = re.sub(r"['`]", "", ascii_text.lower())
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", ascii_text).split())
+
+
+def place_key(text: str) -> str:
+    """Index key for a place name: `fold` plus St./Ste./Saint/Sainte, Mt., Ft."""
+    return " ".join(TOKEN_SYNONYMS.get(token, token) for token in fold(text).split())
+
+
+def validated_query(query: Any) -> str:
+    if not isinstance(query, str) or not query.strip():
+        raise LocationError("Enter a city, a postal code or a ZIP code.")
+    query = " ".join(query.split())
+    if len(query) > MAX_QUERY_LENGTH:
+        raise LocationError(f"That location is too long (at most {MAX_QUERY_LENGTH} characters).")
+    return query

@@ -1,0 +1,202 @@
+"""The one inference pipeline: segment the lesion, condition the classifier on the mask, decide.
+
+Its steps are public (`square`, `segment`, `lesion_map`, `lesion_mask`, `classifier_logits`,
+`probabilities`, `decide`) so that evaluation, export and training run them rather than
+re-assembling them. Models are LiteRT flatbuffers: they load in a fraction of a second, need no
+TensorFlow and run on XNNPACK (see models/README.md for the measurements behind that choice).
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PIL import Image
+
+from inference.paths import MODELS_DIR
+from inference.preprocessing import (
+    classifier_input,
+    clean_probability,
+    mask_at,
+    resize_for_model,
+    softmax,
+    to_gray_array,
+    unet_input,
+)
+from inference.settings import CLASS_NAMES, InferenceSettings
+
+UNET_FILE = "unet.tflite"
+CLASSIFIER_FILE = "classifier.tflite"
+CARD_FILE = "model_card.json"
+MALIGNANT = CLASS_NAMES.index("malignant")
+
+# A model as the pipeline calls it: a batch of one in, that batch's single output out.
+Model = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The label the app reports, and what it rests on.
+
+    `label` is malignant whenever `malignant_flagged`, else `most_probable`; the two differ
+    when a cancer is likely enough to flag although another class is more probable.
+    """
+
+    label: str
+    most_probable: str
+    malignant_flagged: bool
+
+
+def decide(probabilities: np.ndarray, malignant_threshold: float) -> Decision:
+    """Malignant as soon as its calibrated probability reaches `malignant_threshold`, else the
+    most probable class (a threshold of 1.0 means the most probable class, nearly always).
+
+    The threshold is chosen on validation (see the model card) because for triage a missed
+    cancer costs far more than a second look at a benign lump.
+    """
+    probabilities = np.asarray(probabilities)
+    most_probable = CLASS_NAMES[int(probabilities.argmax())]
+    flagged = bool(probabilities[MALIGNANT] >= malignant_threshold)
+    return Decision("malignant" if flagged else most_probable, most_probable, flagged)
+
+
+def reported_classes(probabilities: np.ndarray, malignant_threshold: float) -> np.ndarray:
+    """`decide`'s label for each row, as class indices (for metrics over a split)."""
+    return np.array([CLASS_NAMES.index(decide(row, malignant_threshold).label) for row in probabilities], dtype=int)
+
+
+@dataclass
+class Prediction:
+    """What the pipeline says about one scan, masks at the input image's height and width.
+
+    `segmentation` is the UNet's mask; `mask` is what the app shows: the same, but empty
+    when the classifier, which also sees the scan's texture, calls the scan normal.
+    """
+
+    decision: Decision
+    probabilities: dict[str, float]
+    mask: np.ndarray
+    segmentation: np.ndarray
+    logits: np.ndarray
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return self.decision.label
+
+
+class LiteRTModel:
+    """One LiteRT interpreter with a lock: an interpreter must not run on two threads at once."""
+
+    def __init__(self, path: Path, num_threads: int):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self._interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
+        self._interpreter.allocate_tensors()
+        self._input = self._interpreter.get_input_details()[0]["index"]
+        self._output = self._interpreter.get_output_details()[0]["index"]
+        self._lock = threading.Lock()
+
+    def __call__(self, batch_of_one: np.ndarray) -> np.ndarray:
+        with self._lock:
+            self._interpreter.set_tensor(self._input, batch_of_one.astype(np.float32))
+            self._interpreter.invoke()
+            return self._interpreter.get_tensor(self._output)[0].copy()
+
+
+class Pipeline:
+    """Both models and their settings; `predict` runs one scan end to end.
+
+    The models are `Model` callables, so the same steps run the served LiteRT files and, in
+    training and export, the Keras originals (or, in tests, fakes).
+    """
+
+    def __init__(self, segmenter: Model | None, classifier: Model | None, settings: InferenceSettings,
+                 version: str = "unversioned", trained: str | None = None):
+        self.segmenter, self.classifier, self.settings = segmenter, classifier, settings
+        self.version, self.trained = version, trained
+
+    def info(self) -> dict:
+        """Model version, runtime and decision settings, for /healthz."""
+        return {"version": self.version, "runtime": "LiteRT", "temperature": self.settings.temperature,
+                "malignant_threshold": self.settings.malignant_threshold,
+                "classes": list(CLASS_NAMES), "trained": self.trained}
+
+    def predict(self, image: Image.Image) -> Prediction:
+        """Label, calibrated probabilities and lesion mask for a PIL image."""
+        return self.predict_gray(to_gray_array(image))
+
+    def predict_gray(self, gray: np.ndarray) -> Prediction:
+        """The same for a grayscale uint8 (H, W) array (what training loads)."""
+        timings = {}
+        start = time.perf_counter()
+        square = self.square(gray)
+        probability = self.segment(square)
+        timings["segment"] = (time.perf_counter() - start) * 1000
+        cleaned = self.lesion_map(probability)
+        mask = self.lesion_mask(cleaned, *gray.shape)
+        start = time.perf_counter()
+        logits = self.classifier_logits(square, self.lesion_mask(cleaned, *square.shape))
+        timings["classify"] = (time.perf_counter() - start) * 1000
+        probabilities = self.probabilities(logits)
+        decision = self.decide(probabilities)
+        return Prediction(
+            decision=decision,
+            probabilities={name: float(p) for name, p in zip(CLASS_NAMES, probabilities)},
+            mask=np.zeros_like(mask) if decision.label == "normal" else mask,
+            segmentation=mask,
+            logits=logits,
+            timings_ms=timings,
+        )
+
+    def square(self, gray: np.ndarray) -> np.ndarray:
+        """The scan resized to the square both networks start from."""
+        return resize_for_model(gray, self.settings.square_size)
+
+    def segment(self, square: np.ndarray) -> np.ndarray:
+        """The UNet's lesion probability map (at its own input size)."""
+        return self.segmenter(unet_input(self.settings, square)[None])[..., 0]
+
+    def lesion_map(self, probability: np.ndarray) -> np.ndarray:
+        """`segment`'s map on the square, specks and unsure blobs zeroed."""
+        return clean_probability(self.settings, probability)
+
+    def lesion_mask(self, lesion_map: np.ndarray, height: int, width: int) -> np.ndarray:
+        """Binary (height, width) lesion mask from a `lesion_map`."""
+        return mask_at(lesion_map, height, width, self.settings.mask_threshold)
+
+    def square_lesion_mask(self, square: np.ndarray) -> np.ndarray:
+        """The lesion mask on the square itself: what the classifier is conditioned on."""
+        return self.lesion_mask(self.lesion_map(self.segment(square)), *square.shape)
+
+    def classifier_logits(self, square: np.ndarray, square_mask: np.ndarray) -> np.ndarray:
+        """The classifier's logits for a square and its lesion mask, averaged with those of the
+        mirrored input when the settings say so."""
+        batch = classifier_input(self.settings, square, square_mask)[None]
+        if self.settings.flip_average:
+            return (self.classifier(batch) + self.classifier(batch[:, :, ::-1])) / 2
+        return self.classifier(batch)
+
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """Calibrated class probabilities (temperature-scaled softmax)."""
+        return softmax(logits, self.settings.temperature)
+
+    def decide(self, probabilities: np.ndarray) -> Decision:
+        return decide(probabilities, self.settings.malignant_threshold)
+
+    @classmethod
+    def load(cls, models_dir: str | Path = MODELS_DIR, threads: int | None = None) -> "Pipeline":
+        """The LiteRT models in `models_dir`, run as their card says (`threads` overrides its
+        thread count). Raises ModelCardError for a card that does not say how."""
+        models_dir = Path(models_dir)
+        card = json.loads((models_dir / CARD_FILE).read_text())
+        settings = InferenceSettings.from_card(card)
+        if threads is not None:
+            settings = replace(settings, threads=threads)
+        return cls(LiteRTModel(models_dir / UNET_FILE, settings.threads),
+                   LiteRTModel(models_dir / CLASSIFIER_FILE, settings.threads),
+                   settings, version=card["version"], trained=card.get("created"))
