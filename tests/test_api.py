@@ -21,7 +21,7 @@ def test_predict_contract(post_api, scan_bytes):
                          "disclaimer", "model", "uncertain"}
     assert body["label"] in ("benign", "malignant", "normal")
     assert set(body["probabilities"]) == {"benign", "malignant", "normal"}
-    assert sum(body["probabilities"].values()) == pytest.approx(1.0, abs=1e-6)
+    assert sum(body["probabilities"].values()) == pytest.approx(1.0, abs=2e-4)  # 4 decimals each
     assert body["label"] == max(body["probabilities"], key=body["probabilities"].get)
     assert body["explanation"] and body["next_steps"] and "not a diagnosis" in body["disclaimer"]
     assert body["model"]["version"]
