@@ -36,6 +36,17 @@ def test_jpeg_baseline_dicom_gives_what_the_jpeg_itself_gives():
     assert np.array_equal(decoded(data), decoded(jpeg.getvalue()))
 
 
+def test_rle_compressed_dicom_gives_the_scan_pixel_for_pixel():
+    import pydicom
+    from pydicom.uid import RLELossless
+
+    dataset = pydicom.dcmread(io.BytesIO(dicom_bytes(GRAY)))
+    dataset.compress(RLELossless)  # pydicom's own RLE encoder and decoder
+    buffer = io.BytesIO()
+    dataset.save_as(buffer)
+    assert np.array_equal(decoded(buffer.getvalue()), GRAY)
+
+
 def test_colour_dicom_is_rgb_uncompressed_and_as_jpeg_ybr():
     rgb = np.stack([GRAY, GRAY, np.maximum(GRAY, 40)], axis=-1)
     assert np.array_equal(decoded(dicom_bytes(rgb)), rgb)
