@@ -21,7 +21,7 @@ def test_predict_contract(app, post_api, scan_bytes):
                          "disclaimer", "model", "uncertain"}
     assert body["label"] in ("benign", "malignant", "normal")
     assert set(body["probabilities"]) == {"benign", "malignant", "normal"}
-    assert sum(body["probabilities"].values()) == pytest.approx(1.0, abs=1e-6)
+    assert sum(body["probabilities"].values()) == pytest.approx(1.0, abs=2e-4)  # 4 decimals each
     probabilities, threshold = body["probabilities"], app.extensions["pipeline"].settings.malignant_threshold
     most_probable = max(probabilities, key=probabilities.get)
     assert body["label"] == ("malignant" if probabilities["malignant"] >= threshold else most_probable)
