@@ -105,3 +105,17 @@ def test_a_typed_place_wins_over_coordinates(client):
     assert "Jonsson" in body["centres"][0]["name"]
     assert body["notices"] == [messages.TYPED_PLACE_USED]
 
+
+
+def test_openapi_document_matches_the_centres_answers(client):
+    yaml = pytest.importorskip("yaml")
+    from inference.paths import REPO_ROOT
+
+    schemas = yaml.safe_load((REPO_ROOT / "docs" / "openapi.yaml").read_text())["components"]["schemas"]
+    body = get(client, location="Anchorage, AK").get_json()
+    assert set(body) == set(schemas["Nearby"]["required"]) == set(schemas["Nearby"]["properties"])
+    assert set(body) - {"centres"} <= set(schemas["Prediction"]["properties"])
+    assert set(body["coverage"]) == set(schemas["Coverage"]["required"])
+    error = get(client, location="Paris, France").get_json()["error"]
+    assert set(error) <= set(schemas["Error"]["properties"]["error"]["properties"])
+    assert error["code"] in schemas["Error"]["properties"]["error"]["properties"]["code"]["examples"]
