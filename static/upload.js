@@ -54,6 +54,18 @@ document.addEventListener("DOMContentLoaded", () => {
 
   const locateButton = document.getElementById("use-location");
   const locationStatus = document.getElementById("location-status");
+  const typedPlace = document.getElementById("location");
+  const latitude = document.getElementById("latitude");
+
+  // A typed place wins over the detected position (the server applies the same rule): say which will be used.
+  function describeLocationChoice() {
+    if (!latitude.value) return;
+    locationStatus.textContent = typedPlace.value.trim()
+      ? "Your position was found, but the place you typed will be used. Clear the box to use your position."
+      : "Location added. It will be used only to find centres near you.";
+  }
+  typedPlace.addEventListener("input", describeLocationChoice);
+
   if ("geolocation" in navigator) {
     locateButton.hidden = false;
     locateButton.addEventListener("click", () => {
@@ -61,9 +73,9 @@ document.addEventListener("DOMContentLoaded", () => {
       navigator.geolocation.getCurrentPosition(
         (position) => {
           // Two decimals (about 1 km) are enough to rank cancer centres.
-          document.getElementById("latitude").value = position.coords.latitude.toFixed(2);
+          latitude.value = position.coords.latitude.toFixed(2);
           document.getElementById("longitude").value = position.coords.longitude.toFixed(2);
-          locationStatus.textContent = "Location added. It will be used only to find centres near you.";
+          describeLocationChoice();
         },
         () => {
           locationStatus.textContent = "We could not get your location. You can type a city or postal code instead.";

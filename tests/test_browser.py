@@ -98,6 +98,26 @@ def test_use_my_location_finds_centres_near_the_browser(page, live_url):
     assert page.problems == []
 
 
+def test_a_typed_place_wins_over_use_my_location(page, live_url):
+    """Typing "90210" and then pressing "Use my location" (the browser is in Hamilton, ON)
+    lists centres near Beverly Hills, and the page says so before and after submitting."""
+    page.goto(live_url)
+    page.set_input_files("#scan-file", str(SCANS["benign"]))
+    page.fill("#location", "90210")
+    page.click("#use-location")
+    page.wait_for_function("document.getElementById('latitude').value !== ''")
+    assert "the place you typed will be used" in page.locator("#location-status").inner_text()
+    page.fill("#location", "")
+    assert "only to find centres near you" in page.locator("#location-status").inner_text()
+    page.fill("#location", "90210")
+    page.click("#submit")
+    page.wait_for_selector("#predicted-label")
+    centres = page.locator("#centres").inner_text()
+    assert "Jonsson" in centres and "Juravinski" not in centres
+    assert "we used the place you typed" in page.locator("#centre-notices").inner_text()
+    assert page.problems == []
+
+
 def test_progress_shows_while_the_scan_is_analysed(page, live_url):
     page.goto(live_url)
     assert not page.locator("#progress").is_visible()
