@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Defaults from `Config`, then BUSI_* environment variables, then `config`.
 
-    Loads both models, the centre list and the gazetteer once, here, so every request
+    Loads both models, the input check, the centre list and the gazetteer once, here, so every request
     in this process shares them and none pays for loading.
     """
     import secrets
@@ -30,6 +30,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from app.errors import register_error_handlers
     from app.http import InMemoryUploadRequest, add_server_timing
     from inference.paths import REPO_ROOT
+    from inference.input_check import InputCheck
     from inference.pipeline import Pipeline
 
     app = Flask(__name__, template_folder=str(REPO_ROOT / "templates"),
@@ -43,6 +44,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     threads = app.config["MODEL_THREADS"]
     app.extensions["pipeline"] = Pipeline.load(app.config["MODELS_DIR"], threads=None if threads is None else int(threads))
+    app.extensions["input_check"] = InputCheck.load(app.config["MODELS_DIR"], threads=app.extensions["pipeline"].settings.threads)
     app.extensions["geocoder"] = Geocoder(app.config)
     load_centres()
     load_gazetteer()

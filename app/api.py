@@ -30,6 +30,7 @@ def predict():
         label=prediction.label,
         probabilities={name: round(p, PROBABILITY_DECIMALS) for name, p in prediction.probabilities.items()},
         uncertain=explanation.uncertain,
+        input_check=analysis.input_check.as_json(),
         lesion=lesion_summary(prediction.mask),
         mask_png=base64.b64encode(mask_png(prediction.mask)).decode("ascii"),
         explanation=explanation.text,

@@ -1,4 +1,4 @@
-"""Uploaded scans in, pictures out: decode and vet an upload, draw the lesion outline.
+"""Uploaded scans in, pictures out: decode an upload, draw the lesion outline.
 
 Everything works on bytes in memory; nothing here writes to disk or logs image content.
 """
@@ -22,22 +22,6 @@ ACCEPTED_FORMATS_TEXT = "PNG, JPEG, BMP, TIFF, WebP or DICOM"
 # Pillow only warns about images between ~89 and ~179 MP (and refuses larger ones); in a
 # process that decodes uploads the warning becomes the error `decode_upload` answers.
 warnings.simplefilter("error", Image.DecompressionBombWarning)
-
-# Ultrasound-likeness gate, measured on every n-th pixel (<= 256 per side). On all 662
-# BUSI scans: coloured share <= 0.008 (marks drawn on some scans), flat share <= 0.014,
-# gray std >= 27, dark share <= 0.54. Colour photos: coloured share >= 0.25; photos, even
-# grey-scale ones, flat share >= 0.068 (sky, JPEG blocks); text screenshots flat share
-# >= 0.77; blank images std 0.
-LIKENESS_SIDE = 256
-COLOURED_CHROMA = 40  # max(R,G,B) - min(R,G,B) above this is a clearly coloured pixel
-MAX_COLOURED_SHARE = 0.05
-DARK_LEVEL = 15
-MAX_FLAT_SHARE = 0.04  # share of non-dark pixels equal to their right and lower neighbours
-MIN_GRAY_STD = 8.0
-MAX_DARK_SHARE = 0.9
-NOT_ULTRASOUND_MESSAGE = ("This does not look like a breast ultrasound image, so we have not "
-                          "analysed it. Upload the scan image itself (grey-scale ultrasound), "
-                          "not a photo, a screenshot or a document.")
 
 OVERLAY_MAX_SIDE = 800  # the result page never shows the scan larger than this
 OUTLINE_RGB = (255, 200, 0)  # amber on a dark halo: visible on any grey level
@@ -78,29 +62,6 @@ def _has_accepted_signature(data: bytes) -> bool:
     """Pillow's own format checks on the first 16 bytes (what `Image.open` reads first)."""
     Image.init()
     return any(Image.OPEN[name][1](data[:16]) for name in ACCEPTED_FORMATS)
-
-
-def check_looks_like_ultrasound(image: Image.Image) -> None:
-    """Raise a 422 InputError unless the image could be a grey-scale ultrasound scan.
-
-    A coarse gate, not a classifier: it stops colour photos, screenshots of text and blank
-    images from getting a diagnosis-like answer, and lets scans with small colour marks
-    through (see the thresholds above).
-    """
-    # Every n-th pixel, not a smoothed thumbnail: smoothing would flatten speckle.
-    step = -(-max(image.size) // LIKENESS_SIDE)
-    sample = np.asarray(image)[::step, ::step].astype(np.int16)
-    if sample.ndim == 3:
-        coloured_share = float(((sample.max(axis=-1) - sample.min(axis=-1)) > COLOURED_CHROMA).mean())
-        gray = (sample @ np.array([299, 587, 114])) // 1000  # ITU-R 601 luma, as Pillow's "L"
-    else:
-        coloured_share, gray = 0.0, sample
-    lit = gray > DARK_LEVEL
-    same_as_neighbours = (gray[:-1, :-1] == gray[1:, :-1]) & (gray[:-1, :-1] == gray[:-1, 1:])
-    flat_share = float((same_as_neighbours & lit[:-1, :-1]).sum() / max(int(lit.sum()), 1))
-    if (coloured_share > MAX_COLOURED_SHARE or flat_share > MAX_FLAT_SHARE
-            or gray.std() < MIN_GRAY_STD or 1 - lit.mean() > MAX_DARK_SHARE):
-        raise InputError(422, "not_ultrasound", NOT_ULTRASOUND_MESSAGE)
 
 
 def overlay_png(image: Image.Image, mask: np.ndarray) -> bytes:

@@ -7,7 +7,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from app.explain import CLASS_TITLES, DISCLAIMER_DETAIL, UNCERTAIN_NOTE
 from app.imaging import ACCEPTED_FORMATS_TEXT, overlay_png, png_data_uri
 from inference.settings import CLASS_NAMES
-from app.triage import UPLOAD_FIELD, analyse_upload
+from app.triage import UNFAMILIAR_NOTE, UPLOAD_FIELD, analyse_upload
 
 bp = Blueprint("views", __name__)
 
@@ -47,6 +47,8 @@ def analyse():
         disclaimer_detail=DISCLAIMER_DETAIL,
         titles=CLASS_TITLES,
         uncertain_note=UNCERTAIN_NOTE,
+        unfamiliar=analysis.input_check.unfamiliar,
+        unfamiliar_note=UNFAMILIAR_NOTE,
         nearby=analysis.nearby,
         location_error=analysis.location_error,
     )

@@ -55,7 +55,8 @@ def test_cli_contract(tmp_path):
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["file"] for r in records] == [str(scan), str(broken)]
     good, bad = records
-    assert set(good) == {"file", "label", "probabilities"}
+    assert set(good) == {"file", "label", "probabilities", "input_check"}
+    assert good["input_check"]["verdict"] == "accepted"
     assert set(good["probabilities"]) == {"benign", "malignant", "normal"}
     assert set(bad) == {"file", "error"}
     mask = np.asarray(Image.open(tmp_path / "masks" / f"{scan.stem}_pred.png"))
