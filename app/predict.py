@@ -21,7 +21,12 @@ from inference.pipeline import Pipeline
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m app.predict", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m app.predict",
+        description="Score breast-ultrasound scans with the web app's input checks: one JSON line per input "
+                    "on stdout, in input order; progress and notes on stderr.",
+        epilog="Exit code 0: every input scored; 1: at least one failed (the others were still scored); "
+               "2: nothing could be scored.")
     parser.add_argument("inputs", nargs="+", type=Path, metavar="FILE_OR_FOLDER",
                         help="scans (PNG, JPEG, BMP, TIFF, WebP, DICOM) or folders, searched recursively")
     parser.add_argument("--exclude", action="append", default=[], metavar="GLOB",
