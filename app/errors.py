@@ -11,38 +11,12 @@ from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+# InputError lives in a Flask-free module (the batch CLI raises it too); still importable from here.
+from app.input_errors import InputError
+
 GENERIC_500 = "Something went wrong on our side. Please try again in a moment."
 CSRF_MESSAGE = ("This form has expired or was not sent from this site. "
                 "Reload the page and upload the scan again.")
-
-
-class InputError(Exception):
-    """What the user sent cannot be used; `message` is safe to show them."""
-
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-def check_size(width: int, height: int, max_pixels: int, min_side: int) -> None:
-    """413 over `max_pixels`, 400 under `min_side` on a side: the same for every image format."""
-    if width * height > max_pixels:
-        raise too_many_pixels(max_pixels)
-    if min(width, height) < min_side:
-        raise InputError(400, "image_too_small",
-                         f"The image is {width}×{height} pixels; it must be at least "
-                         f"{min_side}×{min_side} pixels.")
-
-
-def too_many_pixels(max_pixels: int) -> InputError:
-    return InputError(413, "image_too_large",
-                      f"The image has too many pixels: the limit is {max_pixels / 1e6:g} megapixels.")
-
-
-def unreadable_image() -> InputError:
-    """A file of an accepted format whose data cannot be decoded, whatever the decoder raised."""
-    return InputError(400, "unreadable_image",
-                      "The image file is damaged or incomplete. Export the scan again and retry.")
 
 
 def _wants_json() -> bool:

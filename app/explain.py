@@ -22,6 +22,11 @@ UNCERTAIN_NOTE = ("The model is uncertain about this scan: no answer reached "
                   "doctor to look at the scan.")
 
 
+def is_uncertain(probabilities: dict[str, float]) -> bool:
+    """No class reached UNCERTAIN_BELOW: the page, the API and the batch CLI all flag it."""
+    return max(probabilities.values()) < UNCERTAIN_BELOW
+
+
 # When malignant is reported although another answer is more probable (see
 # inference.pipeline.decide), the summary says so instead of implying it is the likeliest answer.
 FLAGGED_NOTE = ("Another answer is more likely, but the estimated chance of a cancer ({chance:.0%}) is "
@@ -85,4 +90,4 @@ def explain(label: str, probabilities: dict[str, float]) -> Explanation:
     headline, summary, next_steps = _BY_LABEL[label]
     if probabilities[label] < max(probabilities.values()):
         summary = f"{summary} {FLAGGED_NOTE.format(chance=probabilities[label])}"
-    return Explanation(headline, summary, next_steps, max(probabilities.values()) < UNCERTAIN_BELOW)
+    return Explanation(headline, summary, next_steps, is_uncertain(probabilities))

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from app.dicom import decode_dicom, is_dicom
-from app.errors import InputError, check_size, too_many_pixels, unreadable_image
+from app.input_errors import InputError, check_size, too_many_pixels, unreadable_image
 from inference.preprocessing import normalize_image
 
 # Pillow format names we decode; every other decoder stays off (less attack surface).

@@ -10,6 +10,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from app.errors import InputError
 from app.explain import Explanation, explain
 from app.imaging import decode_upload
+from app.input_errors import require_ultrasound
 from app.location.centres import locate_and_find
 from app.location.places import LocationError
 from inference.input_check import InputVerdict
@@ -17,9 +18,6 @@ from inference.pipeline import Prediction
 
 UPLOAD_FIELD = "image"
 LOCATION_FIELDS = ("location", "latitude", "longitude")
-NOT_ULTRASOUND_MESSAGE = ("This does not look like a breast ultrasound image, so we have not "
-                          "analysed it. Upload the scan image itself (grey-scale ultrasound), "
-                          "not a photo, a screenshot or a document.")
 # Shown prominently on the result page when the input check finds the scan unfamiliar.
 UNFAMILIAR_NOTE = ("This scan looks unlike the scans the model learnt from (another scanner, "
                    "settings or kind of image), so this result is less reliable than usual. "
@@ -59,10 +57,7 @@ def analyse_upload(files: MultiDict[str, FileStorage], form: MultiDict[str, str]
 
 def check_input_image(image: Image.Image) -> InputVerdict:
     """The learned input check's verdict; a 422 `not_ultrasound` InputError when it refuses."""
-    verdict = current_app.extensions["input_check"].check(image)
-    if verdict.refused:
-        raise InputError(422, "not_ultrasound", NOT_ULTRASOUND_MESSAGE)
-    return verdict
+    return require_ultrasound(current_app.extensions["input_check"], image)
 
 
 def _nearby_centres(form: MultiDict[str, str]) -> tuple[dict | None, LocationError | None]:
