@@ -31,6 +31,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from app.http import InMemoryUploadRequest, add_server_timing
     from inference.paths import REPO_ROOT
     from inference.pipeline import Pipeline
+    from inference.public_summary import load_public_summary
 
     app = Flask(__name__, template_folder=str(REPO_ROOT / "templates"),
                 static_folder=str(REPO_ROOT / "static"))
@@ -43,6 +44,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     threads = app.config["MODEL_THREADS"]
     app.extensions["pipeline"] = Pipeline.load(app.config["MODELS_DIR"], threads=None if threads is None else int(threads))
+    # The measured rates the texts state; a card without them is refused here, at start-up.
+    app.extensions["public_summary"] = load_public_summary(app.config["MODELS_DIR"])
     app.extensions["geocoder"] = Geocoder(app.config)
     load_centres()
     load_gazetteer()

@@ -25,10 +25,13 @@ def predict():
     prediction, explanation = analysis.prediction, analysis.explanation
     return jsonify(
         label=prediction.label,
+        most_likely=prediction.decision.most_probable,
+        malignant_flagged=prediction.decision.malignant_flagged,
         probabilities=prediction.probabilities,
         uncertain=explanation.uncertain,
         lesion=lesion_summary(prediction.mask),
         mask_png=base64.b64encode(mask_png(prediction.mask)).decode("ascii"),
+        headline=explanation.headline,
         explanation=explanation.text,
         next_steps=list(explanation.next_steps),
         disclaimer=DISCLAIMER,

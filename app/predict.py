@@ -1,6 +1,7 @@
 """Batch CLI: `python -m app.predict [--models DIR] [--masks-dir DIR] IMAGE...`.
 
-Prints one JSON object per input on stdout, `{"file", "label", "probabilities"}` or
+Prints one JSON object per input on stdout, `{"file", "label", "most_likely",
+"malignant_flagged", "probabilities"}` (as the API reports them) or
 `{"file", "error"}` for an input it cannot read (and goes on with the rest). With
 `--masks-dir`, writes each predicted mask as `<stem>_pred.png` (0/255, input size).
 Runs the inference core alone: no Flask, geopy or zipcodes is imported.
@@ -27,7 +28,8 @@ def predict_file(pipeline: Pipeline, path: Path, masks_dir: Path | None) -> dict
         return {"file": str(path), "error": f"cannot read image: {exc.__class__.__name__}: {exc}"}
     if masks_dir is not None:
         Image.fromarray(prediction.mask.astype("uint8") * 255).save(masks_dir / f"{path.stem}_pred.png")
-    return {"file": str(path), "label": prediction.label, "probabilities": prediction.probabilities}
+    return {"file": str(path), "label": prediction.label, "most_likely": prediction.decision.most_probable,
+            "malignant_flagged": prediction.decision.malignant_flagged, "probabilities": prediction.probabilities}
 
 
 def main(argv=None) -> int:

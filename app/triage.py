@@ -41,10 +41,12 @@ def analyse_upload(files: MultiDict[str, FileStorage], form: MultiDict[str, str]
     config = current_app.config
     image = decode_upload(upload.read(), config["MAX_IMAGE_PIXELS"], config["MIN_IMAGE_SIDE"])
     check_looks_like_ultrasound(image)
-    prediction = current_app.extensions["pipeline"].predict(image)
+    pipeline = current_app.extensions["pipeline"]
+    prediction = pipeline.predict(image)
     g.model_timings = prediction.timings_ms
     nearby, location_error = _nearby_centres(form)
-    return Analysis(image, prediction, explain(prediction.label, prediction.probabilities), nearby, location_error)
+    explanation = explain(prediction, current_app.extensions["public_summary"], pipeline.settings.malignant_threshold)
+    return Analysis(image, prediction, explanation, nearby, location_error)
 
 
 def _nearby_centres(form: MultiDict[str, str]) -> tuple[dict | None, LocationError | None]:

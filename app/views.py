@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from app.explain import CLASS_TITLES, DISCLAIMER_DETAIL, UNCERTAIN_NOTE
+from app.explain import CLASS_TITLES, DISCLAIMER_DETAIL, percent
 from app.imaging import ACCEPTED_FORMATS_TEXT, overlay_png, png_data_uri
 from inference.settings import CLASS_NAMES
 from app.triage import UPLOAD_FIELD, analyse_upload
@@ -40,13 +40,14 @@ def analyse():
     return render_template(
         "result.html",
         label=prediction.label,
-        probabilities=[(name, prediction.probabilities[name]) for name in CLASS_NAMES],
+        most_likely=prediction.decision.most_probable,
+        probabilities=[(name, prediction.probabilities[name], percent(prediction.probabilities[name]))
+                       for name in CLASS_NAMES],
         overlay=png_data_uri(overlay_png(analysis.image, prediction.mask)),
         lesion_found=bool(prediction.mask.any()),
         explanation=analysis.explanation,
         disclaimer_detail=DISCLAIMER_DETAIL,
         titles=CLASS_TITLES,
-        uncertain_note=UNCERTAIN_NOTE,
         nearby=analysis.nearby,
         location_error=analysis.location_error,
     )

@@ -71,10 +71,10 @@ def test_upload_shows_result_with_overlay_and_centres(page, live_url, tmp_path):
     assert page.locator("#preview").is_visible()
     page.fill("#location", "Hamilton, ON")
     page.click("#submit")
-    page.wait_for_selector("#predicted-label")
+    page.wait_for_selector("#most-likely")
 
-    assert page.locator("#predicted-label").inner_text() in (
-        "Benign (not cancer)", "Malignant (may be cancer)", "Normal (no lump seen)")
+    assert page.locator("#most-likely").inner_text() in (
+        "Benign (not cancer)", "Malignant (may be cancer)", "Normal (no lump found)")
     assert page.locator("#probabilities meter").count() == 3
     assert page.locator("#probabilities .probability-value").all_inner_texts()[0].endswith("%")
     assert page.locator("#overlay").evaluate("img => img.complete && img.naturalWidth > 0")
@@ -85,6 +85,21 @@ def test_upload_shows_result_with_overlay_and_centres(page, live_url, tmp_path):
     page.screenshot(path=os.environ.get("BUSI_SCREENSHOT") or str(tmp_path / "result.png"), full_page=True)
 
 
+def test_flagged_result_headline(page, live_url, force_probabilities):
+    """Benign on top and malignant at the threshold: the headline says both, above the scan."""
+    force_probabilities({"benign": 0.77, "malignant": 0.20, "normal": 0.03})
+    page.goto(live_url)
+    page.set_input_files("#scan-file", str(SCANS["benign"]))
+    page.click("#submit")
+    page.wait_for_selector("#headline")
+    assert page.locator("#headline").inner_text() == "Most likely benign (not cancer), but flagged for a doctor's review"
+    assert "a 20% chance of cancer is enough to check" in page.locator("#flag-note").inner_text()
+    assert page.locator("#most-likely").inner_text() == "Benign (not cancer)"
+    flag_box, scan_box = page.locator("#flag-note").bounding_box(), page.locator("#overlay").bounding_box()
+    assert flag_box["y"] + flag_box["height"] <= scan_box["y"]
+    assert page.problems == []
+
+
 def test_use_my_location_finds_centres_near_the_browser(page, live_url):
     page.goto(live_url)
     page.set_input_files("#scan-file", str(SCANS["benign"]))
@@ -93,7 +108,7 @@ def test_use_my_location_finds_centres_near_the_browser(page, live_url):
     assert page.input_value("#latitude") == "43.26" and page.input_value("#longitude") == "-79.87"
     assert "only to find centres near you" in page.locator("#location-status").inner_text()
     page.click("#submit")
-    page.wait_for_selector("#predicted-label")
+    page.wait_for_selector("#most-likely")
     assert "Juravinski" in page.locator("#centres").inner_text()
     assert page.problems == []
 

@@ -55,7 +55,7 @@ def test_cli_contract(tmp_path):
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["file"] for r in records] == [str(scan), str(broken)]
     good, bad = records
-    assert set(good) == {"file", "label", "probabilities"}
+    assert set(good) == {"file", "label", "most_likely", "malignant_flagged", "probabilities"}
     assert set(good["probabilities"]) == {"benign", "malignant", "normal"}
     assert set(bad) == {"file", "error"}
     mask = np.asarray(Image.open(tmp_path / "masks" / f"{scan.stem}_pred.png"))
@@ -69,6 +69,8 @@ def test_cli_agrees_with_the_pipeline(pipeline):
     with Image.open(scan) as image:
         expected = pipeline.predict(image)
     assert record["label"] == expected.label
+    assert (record["most_likely"], record["malignant_flagged"]) == (
+        expected.decision.most_probable, expected.decision.malignant_flagged)
     for name, p in expected.probabilities.items():
         assert record["probabilities"][name] == pytest.approx(p, abs=1e-6)
 
