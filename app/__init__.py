@@ -22,7 +22,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from flask import Flask
     from flask_wtf.csrf import CSRFProtect
 
-    from app import api, security, views
+    from app import api, i18n, security, views
     from app.location.centres import load_centres
     from app.location.gazetteer import load_gazetteer
     from app.location.online import Geocoder
@@ -50,6 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     load_centres()
     load_gazetteer()
 
+    i18n.install(app)
     csrf = CSRFProtect(app)
     # The JSON API is stateless: no cookie or session authenticates a request, so a
     # cross-site form cannot ride on a user's credentials and there is nothing for a

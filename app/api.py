@@ -6,7 +6,7 @@ import base64
 from flask import Blueprint, current_app, jsonify, request
 
 from app.errors import InputError
-from app.explain import DISCLAIMER
+from app.explain import disclaimer
 from app.imaging import lesion_summary, mask_png
 from app.location.centres import locate_and_find
 from app.location.places import LocationError, LocationNotFound
@@ -34,7 +34,7 @@ def predict():
         headline=explanation.headline,
         explanation=explanation.text,
         next_steps=list(explanation.next_steps),
-        disclaimer=DISCLAIMER,
+        disclaimer=disclaimer(),
         model={"version": current_app.extensions["pipeline"].version},
         **(analysis.nearby or {}),
     )

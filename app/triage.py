@@ -37,7 +37,8 @@ def analyse_upload(files: MultiDict[str, FileStorage], form: MultiDict[str, str]
     """
     upload = files.get(UPLOAD_FIELD)
     if upload is None:
-        raise InputError(400, "no_file", f"No scan was uploaded. Choose an image file (form field '{UPLOAD_FIELD}').")
+        raise InputError(400, "no_file", "No scan was uploaded. Choose an image file (form field '%(field)s').",
+                         field=UPLOAD_FIELD)
     config = current_app.config
     image = decode_upload(upload.read(), config["MAX_IMAGE_PIXELS"], config["MIN_IMAGE_SIDE"])
     check_looks_like_ultrasound(image)

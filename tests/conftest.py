@@ -105,10 +105,10 @@ def submit_form(client):
 def post_api(client):
     """POST to the JSON API with the file under `image`."""
 
-    def post(data: bytes | None, filename: str = "scan.png", **fields):
+    def post(data: bytes | None, filename: str = "scan.png", headers: dict | None = None, **fields):
         form = dict(fields)
         if data is not None:
             form["image"] = (io.BytesIO(data), filename)
-        return client.post("/api/v1/predict", data=form, content_type="multipart/form-data")
+        return client.post("/api/v1/predict", data=form, content_type="multipart/form-data", headers=headers)
 
     return post

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from app.explain import CLASS_TITLES, DISCLAIMER, HEADLINES, NEXT_STEPS, SUMMARIES, explain
+from app.explain import CLASS_TITLES, HEADLINES, NEXT_STEPS, SUMMARIES, disclaimer, explain
 from inference.pipeline import Pipeline
 from inference.public_summary import PublicSummary
 from inference.settings import CLASS_NAMES, InferenceSettings, ModelCardError
@@ -111,13 +111,13 @@ def test_normal_states_what_it_misses_and_never_soothes(outlined):
 
 
 def test_no_text_soothes_or_diagnoses():
-    texts = [*HEADLINES.values(), *SUMMARIES.values(), *sum(NEXT_STEPS.values(), ()), DISCLAIMER,
+    texts = [*HEADLINES.values(), *SUMMARIES.values(), *sum(NEXT_STEPS.values(), ()), disclaimer(),
              *CLASS_TITLES.values()]
     for text in texts:
         lowered = text.lower()
         for phrase in ("reassur", "screening schedule", "nothing to worry", "all clear", "diagnosed"):
             assert phrase not in lowered, f"{phrase!r} in {text!r}"
-    assert "not a diagnosis" in DISCLAIMER
+    assert "not a diagnosis" in disclaimer()
 
 
 def test_the_only_numbers_are_the_scan_s_and_the_card_s():
