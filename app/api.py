@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request, send_file
 
 from app.errors import InputError
 from app.explain import disclaimer
@@ -13,6 +14,8 @@ from app.location.places import LocationError, LocationNotFound
 from app.triage import LOCATION_FIELDS, analyse_upload
 
 bp = Blueprint("api", __name__)
+OPENAPI_FILE = Path(__file__).resolve().parent.parent / "docs" / "openapi.yaml"
+PROBABILITY_DECIMALS = 4  # more digits than the calibration can vouch for would only mislead
 
 
 @bp.post("/api/v1/predict")
@@ -27,7 +30,7 @@ def predict():
         label=prediction.label,
         most_likely=prediction.decision.most_probable,
         malignant_flagged=prediction.decision.malignant_flagged,
-        probabilities=prediction.probabilities,
+        probabilities={name: round(p, PROBABILITY_DECIMALS) for name, p in prediction.probabilities.items()},
         uncertain=explanation.uncertain,
         lesion=lesion_summary(prediction.mask),
         mask_png=base64.b64encode(mask_png(prediction.mask)).decode("ascii"),
@@ -38,6 +41,12 @@ def predict():
         model={"version": current_app.extensions["pipeline"].version},
         **(analysis.nearby or {}),
     )
+
+
+@bp.get("/api/v1/openapi.yaml")
+def openapi():
+    """The API's description, served so that clients and code generators can fetch it."""
+    return send_file(OPENAPI_FILE, mimetype="application/yaml")
 
 
 @bp.get("/api/v1/centres")

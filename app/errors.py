@@ -8,11 +8,12 @@ from __future__ import annotations
 from typing import Callable
 
 from flask import Flask, current_app, jsonify, render_template, request
+from babel.numbers import format_decimal
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from app.i18n import N_
+from app.i18n import N_, current_language
 
 GENERIC_500 = N_("Something went wrong on our side. Please try again in a moment.")
 CSRF_MESSAGE = N_("This form has expired or was not sent from this site. "
@@ -34,6 +35,28 @@ class InputError(Exception):
         message = gettext(message, **params)
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+
+
+def check_size(width: int, height: int, max_pixels: int, min_side: int) -> None:
+    """413 over `max_pixels`, 400 under `min_side` on a side: the same for every image format."""
+    if width * height > max_pixels:
+        raise too_many_pixels(max_pixels)
+    if min(width, height) < min_side:
+        raise InputError(400, "image_too_small",
+                         "The image is %(width)s×%(height)s pixels; it must be at least "
+                         "%(side)s×%(side)s pixels.", width=width, height=height, side=min_side)
+
+
+def too_many_pixels(max_pixels: int) -> InputError:
+    return InputError(413, "image_too_large",
+                      "The image has too many pixels: the limit is %(megapixels)s megapixels.",
+                      megapixels=format_decimal(max_pixels / 1e6, locale=current_language()))
+
+
+def unreadable_image() -> InputError:
+    """A file of an accepted format whose data cannot be decoded, whatever the decoder raised."""
+    return InputError(400, "unreadable_image",
+                      "The image file is damaged or incomplete. Export the scan again and retry.")
 
 
 def _wants_json() -> bool:

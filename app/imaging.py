@@ -10,17 +10,17 @@ import warnings
 
 import cv2
 import numpy as np
-from babel.numbers import format_decimal
 from flask_babel import gettext
 from PIL import Image, UnidentifiedImageError
 
-from app.errors import InputError
-from app.i18n import N_, current_language
+from app.dicom import decode_dicom, is_dicom
+from app.errors import InputError, check_size, too_many_pixels, unreadable_image
+from app.i18n import N_
 from inference.preprocessing import normalize_image
 
 # Pillow format names we decode; every other decoder stays off (less attack surface).
 ACCEPTED_FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "WEBP")
-ACCEPTED_FORMATS_TEXT = N_("PNG, JPEG, BMP, TIFF or WebP")  # translated where shown
+ACCEPTED_FORMATS_TEXT = N_("PNG, JPEG, BMP, TIFF, WebP or DICOM")  # translated where shown
 # Pillow only warns about images between ~89 and ~179 MP (and refuses larger ones); in a
 # process that decodes uploads the warning becomes the error `decode_upload` answers.
 warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -50,39 +50,39 @@ OUTLINE_RGB = (255, 0, 200)
 def decode_upload(data: bytes, max_pixels: int, min_side: int) -> Image.Image:
     """The upload as an upright 8-bit "L" or "RGB" image, or an InputError saying why not.
 
-    The pixel limit is checked from the header, before any pixel is decoded, so a small
-    file that claims huge dimensions (a decompression bomb) costs nothing.
+    The rule (docs/serving.md): a file is judged by its signature, its first bytes. No
+    accepted signature: 415. An accepted signature whose data fails to decode, however it
+    fails: 400 unreadable_image, since the file is that format, damaged. The pixel limit is
+    checked from the header, before any pixel is decoded, so a small file that claims huge
+    dimensions (a decompression bomb) costs nothing.
     """
     if not data:
         raise InputError(400, "empty_file", "The file is empty. Choose a scan image to upload.")
-    try:
-        image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
-    except UnidentifiedImageError:
+    if is_dicom(data):
+        return decode_dicom(data, max_pixels, min_side)
+    if not _has_accepted_signature(data):
         raise InputError(415, "unsupported_format",
                          "This file is not an image we can read. Upload a %(formats)s file.",
-                         formats=gettext(ACCEPTED_FORMATS_TEXT)) from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _too_many_pixels(max_pixels) from None
-    width, height = image.size
-    if width * height > max_pixels:
-        raise _too_many_pixels(max_pixels)
-    if min(width, height) < min_side:
-        raise InputError(400, "image_too_small",
-                         "The image is %(width)s×%(height)s pixels; it must be at least "
-                         "%(side)s×%(side)s pixels.", width=width, height=height, side=min_side)
+                         formats=gettext(ACCEPTED_FORMATS_TEXT))
     try:
+        image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+        check_size(*image.size, max_pixels, min_side)
+        image.load()  # decode here: a lazy load would fail later, outside this try
         return normalize_image(image)
+    except InputError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise too_many_pixels(max_pixels) from None
     # Pillow raises many types (OSError, ValueError, SyntaxError, struct.error, zlib.error,
-    # EOFError...) on damaged data; whichever it is, the file cannot be used.
+    # EOFError, UnidentifiedImageError...) on damaged data; whichever it is, the file cannot be used.
     except Exception:  # noqa: BLE001
-        raise InputError(400, "unreadable_image",
-                         "The image file is damaged or incomplete. Export the scan again and retry.") from None
+        raise unreadable_image() from None
 
 
-def _too_many_pixels(max_pixels: int) -> InputError:
-    return InputError(413, "image_too_large",
-                      "The image has too many pixels: the limit is %(megapixels)s megapixels.",
-                      megapixels=format_decimal(max_pixels / 1e6, locale=current_language()))
+def _has_accepted_signature(data: bytes) -> bool:
+    """Pillow's own format checks on the first 16 bytes (what `Image.open` reads first)."""
+    Image.init()
+    return any(Image.OPEN[name][1](data[:16]) for name in ACCEPTED_FORMATS)
 
 
 def check_looks_like_ultrasound(image: Image.Image) -> None:

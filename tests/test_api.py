@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import base64
 import io
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from conftest import SCANS
+from inference.paths import REPO_ROOT
 from upload_samples import BAD_UPLOADS, VALID_ODD_UPLOADS
 
 
@@ -21,7 +21,7 @@ def test_predict_contract(app, post_api, scan_bytes):
                          "headline", "explanation", "next_steps", "disclaimer", "model", "uncertain"}
     assert body["label"] in ("benign", "malignant", "normal")
     assert set(body["probabilities"]) == {"benign", "malignant", "normal"}
-    assert sum(body["probabilities"].values()) == pytest.approx(1.0, abs=1e-6)
+    assert sum(body["probabilities"].values()) == pytest.approx(1.0, abs=2e-4)  # 4 decimals each
     probabilities, threshold = body["probabilities"], app.extensions["pipeline"].settings.malignant_threshold
     most_probable = max(probabilities, key=probabilities.get)
     assert body["label"] == ("malignant" if probabilities["malignant"] >= threshold else most_probable)
@@ -112,7 +112,7 @@ def test_unexpected_failure_is_a_plain_json_500(broken_pipeline, post_api, scan_
 
 def test_openapi_document_matches_the_response(post_api, scan_bytes):
     yaml = pytest.importorskip("yaml")
-    spec = yaml.safe_load((Path(__file__).parent.parent / "docs" / "openapi.yaml").read_text())
+    spec = yaml.safe_load((REPO_ROOT / "docs" / "openapi.yaml").read_text())
     schemas = spec["components"]["schemas"]
     body = post_api(scan_bytes, location="Hamilton, ON").get_json()
     assert set(schemas["Prediction"]["required"]) <= set(body)

@@ -8,14 +8,12 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
 
 from conftest import SCANS
-
-REPO = Path(__file__).resolve().parent.parent
+from inference.paths import REPO_ROOT as REPO
 
 
 def free_port() -> int:
