@@ -1,6 +1,6 @@
 """End to end in headless Chromium (Debian's, driven by Playwright) against a live server.
 
-Set BUSI_SCREENSHOT=docs/screenshot-result.png to refresh the README's screenshot.
+(`python -m scripts.screenshots` takes the README's screenshots.)
 """
 from __future__ import annotations
 
