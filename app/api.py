@@ -5,7 +5,8 @@ import base64
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_file
 
-from app.explain import DISCLAIMER
+from app.errors import InputError
+from app.explain import disclaimer
 from app.imaging import lesion_summary, mask_png
 from app.location.centres import locate_and_find
 from app.location.coverage import coverage
@@ -28,14 +29,17 @@ def predict():
     prediction, explanation = analysis.prediction, analysis.explanation
     return jsonify(
         label=prediction.label,
+        most_likely=prediction.decision.most_probable,
+        malignant_flagged=prediction.decision.malignant_flagged,
         probabilities={name: round(p, PROBABILITY_DECIMALS) for name, p in prediction.probabilities.items()},
         uncertain=explanation.uncertain,
         input_check=analysis.input_check.as_json(),
         lesion=lesion_summary(prediction.mask),
         mask_png=base64.b64encode(mask_png(prediction.mask)).decode("ascii"),
+        headline=explanation.headline,
         explanation=explanation.text,
         next_steps=list(explanation.next_steps),
-        disclaimer=DISCLAIMER,
+        disclaimer=disclaimer(),
         model={"version": current_app.extensions["pipeline"].version},
         **(analysis.nearby or {}),
     )

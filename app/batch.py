@@ -17,11 +17,10 @@ from typing import Iterable, Iterator, Sequence
 from PIL import Image
 
 from app.config import Config
-from app.explain import is_uncertain
 from app.imaging import decode_upload, mask_png
 from app.input_errors import InputError, require_ultrasound
 from inference.input_check import InputCheck, InputVerdict
-from inference.pipeline import Pipeline
+from inference.pipeline import Pipeline, is_uncertain
 
 MASK_SUFFIX = "_pred.png"
 
@@ -103,7 +102,7 @@ def score_file(models: Models, path: Path) -> Outcome:
         return Outcome({**record, "error": {"code": "internal_error",
                                             "message": f"Scoring failed ({error.__class__.__name__})."}})
     decision = prediction.decision
-    return Outcome({**record, "label": decision.label, "most_probable": decision.most_probable,
+    return Outcome({**record, "label": decision.label, "most_likely": decision.most_probable,
                     "malignant_flagged": decision.malignant_flagged,
                     "uncertain": is_uncertain(prediction.probabilities),
                     "probabilities": prediction.probabilities, "input_check": verdict.as_json()},

@@ -16,6 +16,7 @@ from PIL import Image
 from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut, get_decoder, pixel_array
 
 from app.input_errors import InputError, check_size, unreadable_image
+from app.marks import N_
 from inference.preprocessing import normalize_image
 
 # A damaged upload is answered with a 400; pydicom's warnings and logged decoder tracebacks
@@ -38,8 +39,8 @@ IMAGE_TAGS = [
     "SegmentedBluePaletteColorLookupTableData", "ExtendedOffsetTable", "ExtendedOffsetTableLengths",
 ]
 REGION_2D = 1  # RegionSpatialFormat: a 2D tissue image (others: M-mode, Doppler, waveform)
-NO_IMAGE_MESSAGE = ("This DICOM file holds no image (it may be a DICOMDIR index or a report). "
-                    "Upload the image file of the scan itself.")
+NO_IMAGE_MESSAGE = N_("This DICOM file holds no image (it may be a DICOMDIR index or a report). "
+                      "Upload the image file of the scan itself.")
 
 
 def is_dicom(data: bytes) -> bool:
@@ -93,8 +94,8 @@ def _check_decodable(dataset) -> None:
         known = syntax.name != str(syntax)
         raise InputError(415, "unsupported_format",
                          "This DICOM file's image is compressed in a way we cannot read "
-                         f"({syntax.name if known else 'an unknown transfer syntax'}). "
-                         "Export the scan uncompressed or as JPEG and upload it again.")
+                         "(%(syntax)s). Export the scan uncompressed or as JPEG and upload it again.",
+                         syntax=syntax.name if known else N_("an unknown transfer syntax"))
 
 
 def _frame_image(dataset) -> Image.Image:

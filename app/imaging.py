@@ -14,17 +14,20 @@ from PIL import Image, UnidentifiedImageError
 
 from app.dicom import decode_dicom, is_dicom
 from app.input_errors import InputError, check_size, too_many_pixels, unreadable_image
+from app.marks import N_
 from inference.preprocessing import normalize_image
 
 # Pillow format names we decode; every other decoder stays off (less attack surface).
 ACCEPTED_FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "WEBP")
-ACCEPTED_FORMATS_TEXT = "PNG, JPEG, BMP, TIFF, WebP or DICOM"
+ACCEPTED_FORMATS_TEXT = N_("PNG, JPEG, BMP, TIFF, WebP or DICOM")  # translated where shown
 # Pillow only warns about images between ~89 and ~179 MP (and refuses larger ones); in a
 # process that decodes uploads the warning becomes the error `decode_upload` answers.
 warnings.simplefilter("error", Image.DecompressionBombWarning)
 
 OVERLAY_MAX_SIDE = 800  # the result page never shows the scan larger than this
-OUTLINE_RGB = (255, 200, 0)  # amber on a dark halo: visible on any grey level
+# Magenta on a dark halo: visible on any grey level, and unlike the yellow, green, white or cyan
+# callipers, boxes and text that scanners draw on their images.
+OUTLINE_RGB = (255, 0, 200)
 
 
 def decode_upload(data: bytes, max_pixels: int, min_side: int) -> Image.Image:
@@ -42,7 +45,8 @@ def decode_upload(data: bytes, max_pixels: int, min_side: int) -> Image.Image:
         return decode_dicom(data, max_pixels, min_side)
     if not _has_accepted_signature(data):
         raise InputError(415, "unsupported_format",
-                         f"This file is not an image we can read. Upload a {ACCEPTED_FORMATS_TEXT} file.")
+                         "This file is not an image we can read. Upload a %(formats)s file.",
+                         formats=ACCEPTED_FORMATS_TEXT)
     try:
         image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
         check_size(*image.size, max_pixels, min_side)
@@ -65,19 +69,40 @@ def _has_accepted_signature(data: bytes) -> bool:
 
 
 def overlay_png(image: Image.Image, mask: np.ndarray) -> bytes:
-    """PNG of the scan (at most OVERLAY_MAX_SIDE px) with the lesion mask's outline drawn on it."""
+    """PNG of the scan (at most OVERLAY_MAX_SIDE px) with the lesion outline drawn on it (the report's picture)."""
+    scan, mask = _scaled_for_display(image, mask)
+    rgb = cv2.cvtColor(scan, cv2.COLOR_GRAY2RGB) if scan.ndim == 2 else scan.copy()
+    _draw_outline(rgb, mask, halo=(0, 0, 0), line=OUTLINE_RGB)
+    return _encode_png(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+
+
+def scan_and_outline_pngs(image: Image.Image, mask: np.ndarray) -> tuple[bytes, bytes]:
+    """The scan and, separately, its outline on a transparent layer of the same size, so that
+    the page can stack them and let the outline be hidden without a script."""
+    scan, mask = _scaled_for_display(image, mask)
+    layer = np.zeros((*mask.shape, 4), np.uint8)  # RGBA, fully transparent
+    _draw_outline(layer, mask, halo=(0, 0, 0, 255), line=(*OUTLINE_RGB, 255))
+    scan_bgr = scan if scan.ndim == 2 else cv2.cvtColor(scan, cv2.COLOR_RGB2BGR)
+    return _encode_png(scan_bgr), _encode_png(cv2.cvtColor(layer, cv2.COLOR_RGBA2BGRA))
+
+
+def _scaled_for_display(image: Image.Image, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Scan and mask shrunk to at most OVERLAY_MAX_SIDE (shrinking first keeps the drawing cheap)."""
     scan, mask = np.asarray(image), mask.astype(np.uint8)
     scale = OVERLAY_MAX_SIDE / max(scan.shape[:2])
-    if scale < 1:  # shrink first: colour conversion and drawing then work on few pixels
+    if scale < 1:
         size = (round(scan.shape[1] * scale), round(scan.shape[0] * scale))
         scan = cv2.resize(scan, size, interpolation=cv2.INTER_AREA)
         mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
-    rgb = cv2.cvtColor(scan, cv2.COLOR_GRAY2RGB) if scan.ndim == 2 else scan.copy()
+    return scan, mask
+
+
+def _draw_outline(canvas: np.ndarray, mask: np.ndarray, halo: tuple, line: tuple) -> None:
+    """The mask's outer edges: a dark halo, then the coloured line on it (visible on any grey)."""
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    thickness = max(2, round(max(rgb.shape[:2]) / 300))
-    cv2.drawContours(rgb, contours, -1, (0, 0, 0), thickness + 2, lineType=cv2.LINE_AA)
-    cv2.drawContours(rgb, contours, -1, OUTLINE_RGB, thickness, lineType=cv2.LINE_AA)
-    return _encode_png(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    thickness = max(2, round(max(canvas.shape[:2]) / 300))
+    cv2.drawContours(canvas, contours, -1, halo, thickness + 3, lineType=cv2.LINE_AA)
+    cv2.drawContours(canvas, contours, -1, line, thickness, lineType=cv2.LINE_AA)
 
 
 def mask_png(mask: np.ndarray) -> bytes:

@@ -61,7 +61,7 @@ def test_result_page_keeps_the_result_when_the_place_is_unknown(submit_form, sca
     response = submit_form(scan_bytes, location="Xyzzyplace Nowhere")
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert 'id="predicted-label"' in page
+    assert 'id="most-likely"' in page
     assert "We could not find that place" in page
     assert "Your family doctor" in page
 
@@ -69,7 +69,7 @@ def test_result_page_keeps_the_result_when_the_place_is_unknown(submit_form, sca
 def test_result_page_says_when_a_place_is_outside_coverage(submit_form, scan_bytes):
     response = submit_form(scan_bytes, location="Paris, France")
     page = response.get_data(as_text=True)
-    assert response.status_code == 200 and 'id="predicted-label"' in page
+    assert response.status_code == 200 and 'id="headline"' in page
     assert "France is outside this search" in page
 
 

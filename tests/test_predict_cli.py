@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from app.batch import MaskWriter, find_inputs
-from app.explain import UNCERTAIN_BELOW
+from inference.pipeline import UNCERTAIN_BELOW
 from app.predict import main
 from conftest import FIXTURES, SCANS
 from dicom_samples import PATIENT_SECRETS, dicom_bytes, gray_of
@@ -20,7 +20,7 @@ from inference.pipeline import Pipeline
 from upload_samples import BAD_UPLOADS, encode, photo
 
 MODEL_VERSION = json.loads((MODELS_DIR / "model_card.json").read_text())["version"]
-RESULT_FIELDS = {"file", "model", "label", "most_probable", "malignant_flagged", "uncertain", "probabilities",
+RESULT_FIELDS = {"file", "model", "label", "most_likely", "malignant_flagged", "uncertain", "probabilities",
                  "input_check"}
 
 
@@ -113,7 +113,7 @@ def test_every_input_scored_exits_0_and_agrees_with_the_pipeline(capsys):
         with Image.open(path) as image:
             expected = pipeline.predict(image)
         assert record["file"] == str(path)
-        assert (record["label"], record["most_probable"], record["malignant_flagged"]) == (
+        assert (record["label"], record["most_likely"], record["malignant_flagged"]) == (
             expected.decision.label, expected.decision.most_probable, expected.decision.malignant_flagged)
         assert record["probabilities"] == pytest.approx(expected.probabilities, abs=1e-6)
         assert "mask" not in record
