@@ -29,7 +29,8 @@ preload_app = os.environ.get("BUSI_PRELOAD", "1") != "0"
 
 # Access log without client addresses, query strings or referrers: method, path, status,
 # size and milliseconds only. The app takes personal data only in POST bodies, never logged.
-accesslog = "-"
+# BUSI_ACCESS_LOG= (empty) turns it off: scripts/serve.sh does, since nginx logs each request.
+accesslog = os.environ.get("BUSI_ACCESS_LOG", "-") or None
 access_log_format = '"%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 
 # CSRF tokens live in a signed session cookie: every worker must sign with the same key.

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Defaults from `Config`, then BUSI_* environment variables, then `config`.
 
-    Loads both models, the centre list and the gazetteer once, here, so every request
+    Loads both models, the input check, the centre list and the gazetteer once, here, so every request
     in this process shares them and none pays for loading.
     """
     import secrets
@@ -22,7 +22,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from flask import Flask
     from flask_wtf.csrf import CSRFProtect
 
-    from app import api, security, views
+    from app import api, i18n, security, views
     from app.location.centres import load_centres
     from app.location.gazetteer import load_gazetteer
     from app.location.online import Geocoder
@@ -30,7 +30,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from app.errors import register_error_handlers
     from app.http import InMemoryUploadRequest, add_server_timing
     from inference.paths import REPO_ROOT
+    from inference.input_check import InputCheck
     from inference.pipeline import Pipeline
+    from inference.public_summary import load_public_summary
 
     app = Flask(__name__, template_folder=str(REPO_ROOT / "templates"),
                 static_folder=str(REPO_ROOT / "static"))
@@ -43,10 +45,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     threads = app.config["MODEL_THREADS"]
     app.extensions["pipeline"] = Pipeline.load(app.config["MODELS_DIR"], threads=None if threads is None else int(threads))
+    app.extensions["input_check"] = InputCheck.load(app.config["MODELS_DIR"], threads=app.extensions["pipeline"].settings.threads)
+    # The measured rates the texts state; a card without them is refused here, at start-up.
+    app.extensions["public_summary"] = load_public_summary(app.config["MODELS_DIR"])
     app.extensions["geocoder"] = Geocoder(app.config)
     load_centres()
     load_gazetteer()
 
+    i18n.install(app)
     csrf = CSRFProtect(app)
     # The JSON API is stateless: no cookie or session authenticates a request, so a
     # cross-site form cannot ride on a user's credentials and there is nothing for a

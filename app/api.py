@@ -3,16 +3,20 @@ from __future__ import annotations
 
 import base64
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request, send_file
 
 from app.errors import InputError
-from app.explain import DISCLAIMER
+from app.explain import disclaimer
 from app.imaging import lesion_summary, mask_png
 from app.location.centres import locate_and_find
-from app.location.places import LocationError, LocationNotFound
+from app.location.coverage import coverage
+from app.location.places import LocationError, LocationNotFound, OutsideCoverage
 from app.triage import LOCATION_FIELDS, analyse_upload
+from inference.paths import REPO_ROOT
 
 bp = Blueprint("api", __name__)
+OPENAPI_FILE = REPO_ROOT / "docs" / "openapi.yaml"
+PROBABILITY_DECIMALS = 4  # more digits than the calibration can vouch for would only mislead
 
 
 @bp.post("/api/v1/predict")
@@ -21,20 +25,30 @@ def predict():
     if analysis.location_error:
         # A program can resend at once, so a bad location is an error here (the page,
         # where the file would have to be chosen again, shows the result instead).
-        raise _location_input_error(analysis.location_error)
+        return _location_error_response(analysis.location_error)
     prediction, explanation = analysis.prediction, analysis.explanation
     return jsonify(
         label=prediction.label,
-        probabilities=prediction.probabilities,
+        most_likely=prediction.decision.most_probable,
+        malignant_flagged=prediction.decision.malignant_flagged,
+        probabilities={name: round(p, PROBABILITY_DECIMALS) for name, p in prediction.probabilities.items()},
         uncertain=explanation.uncertain,
+        input_check=analysis.input_check.as_json(),
         lesion=lesion_summary(prediction.mask),
         mask_png=base64.b64encode(mask_png(prediction.mask)).decode("ascii"),
+        headline=explanation.headline,
         explanation=explanation.text,
         next_steps=list(explanation.next_steps),
-        disclaimer=DISCLAIMER,
+        disclaimer=disclaimer(),
         model={"version": current_app.extensions["pipeline"].version},
         **(analysis.nearby or {}),
     )
+
+
+@bp.get("/api/v1/openapi.yaml")
+def openapi():
+    """The API's description, served so that clients and code generators can fetch it."""
+    return send_file(OPENAPI_FILE, mimetype="application/yaml")
 
 
 @bp.get("/api/v1/centres")
@@ -45,15 +59,21 @@ def centres():
                                 limit=request.args.get("limit", current_app.config["CENTRES_LIMIT"]),
                                 geocoder=current_app.extensions["geocoder"])
     except LocationError as error:
-        raise _location_input_error(error) from None
+        return _location_error_response(error)
     return jsonify(found)
 
 
-def _location_input_error(error: LocationError) -> InputError:
-    """Unknown place: 422 (the request was well formed); anything else: 400."""
-    if isinstance(error, LocationNotFound):
-        return InputError(422, "location_not_found", str(error))
-    return InputError(400, "invalid_location", str(error))
+def _location_error_response(error: LocationError) -> tuple[Response, int]:
+    """The usual error body plus `coverage`, so a client can say where the search works.
+    A place in another country or an unknown one: 422 (the request was well formed);
+    anything else: 400."""
+    if isinstance(error, OutsideCoverage):
+        status, code = 422, "outside_coverage"
+    elif isinstance(error, LocationNotFound):
+        status, code = 422, "location_not_found"
+    else:
+        status, code = 400, "invalid_location"
+    return jsonify(error={"code": code, "message": str(error), "coverage": coverage()}), status
 
 
 @bp.get("/healthz")

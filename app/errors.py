@@ -8,20 +8,21 @@ from __future__ import annotations
 from typing import Callable
 
 from flask import Flask, current_app, jsonify, render_template, request
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-GENERIC_500 = "Something went wrong on our side. Please try again in a moment."
-CSRF_MESSAGE = ("This form has expired or was not sent from this site. "
-                "Reload the page and upload the scan again.")
+from app.i18n import N_
+# InputError lives in a Flask-free module (the batch CLI raises it too); still importable from here.
+from app.input_errors import InputError
 
-
-class InputError(Exception):
-    """What the user sent cannot be used; `message` is safe to show them."""
-
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+GENERIC_500 = N_("Something went wrong on our side. Please try again in a moment.")
+CSRF_MESSAGE = N_("This form has expired or was not sent from this site. "
+                  "Reload the page and upload the scan again.")
+# Werkzeug's own descriptions are English only; these are the ones a person can meet.
+HTTP_MESSAGES = {404: N_("There is no page at this address."),
+                 405: N_("This page cannot be used that way."),
+                 400: N_("The request could not be understood. Go back to the upload page and try again.")}
 
 
 def _wants_json() -> bool:
@@ -30,7 +31,7 @@ def _wants_json() -> bool:
 
 def _size_limit_message() -> str:
     megabytes = current_app.config["MAX_CONTENT_LENGTH"] / (1024 * 1024)
-    return f"The upload is too large: the limit is {megabytes:g} MB."
+    return gettext("The upload is too large: the limit is %(megabytes)s MB.", megabytes=f"{megabytes:g}")
 
 
 def register_error_handlers(app: Flask, upload_page: Callable[[str], str]) -> None:
@@ -46,11 +47,11 @@ def register_error_handlers(app: Flask, upload_page: Callable[[str], str]) -> No
 
     @app.errorhandler(InputError)
     def input_error(error: InputError):
-        return respond(error.status, error.code, error.message)
+        return respond(error.status, error.code, error.translated(gettext))
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
-        return respond(400, "csrf_failed", CSRF_MESSAGE)
+        return respond(400, "csrf_failed", gettext(CSRF_MESSAGE))
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(error: RequestEntityTooLarge):
@@ -59,10 +60,10 @@ def register_error_handlers(app: Flask, upload_page: Callable[[str], str]) -> No
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         code = (error.name or "error").lower().replace(" ", "_")
-        return respond(error.code or 500, code, error.description or error.name)
+        return respond(error.code or 500, code, gettext(HTTP_MESSAGES.get(error.code, GENERIC_500)))
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
         # The traceback goes to the server log (never request content); the user gets a plain page.
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
-        return respond(500, "internal_error", GENERIC_500)
+        return respond(500, "internal_error", gettext(GENERIC_500))

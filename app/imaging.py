@@ -1,4 +1,4 @@
-"""Uploaded scans in, pictures out: decode and vet an upload, draw the lesion outline.
+"""Uploaded scans in, pictures out: decode an upload, draw the lesion outline.
 
 Everything works on bytes in memory; nothing here writes to disk or logs image content.
 """
@@ -12,109 +12,97 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from app.errors import InputError
+from app.dicom import decode_dicom, is_dicom
+from app.input_errors import InputError, check_size, too_many_pixels, unreadable_image
+from app.marks import N_
 from inference.preprocessing import normalize_image
 
 # Pillow format names we decode; every other decoder stays off (less attack surface).
 ACCEPTED_FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "WEBP")
-ACCEPTED_FORMATS_TEXT = "PNG, JPEG, BMP, TIFF or WebP"
+ACCEPTED_FORMATS_TEXT = N_("PNG, JPEG, BMP, TIFF, WebP or DICOM")  # translated where shown
 # Pillow only warns about images between ~89 and ~179 MP (and refuses larger ones); in a
 # process that decodes uploads the warning becomes the error `decode_upload` answers.
 warnings.simplefilter("error", Image.DecompressionBombWarning)
 
-# Ultrasound-likeness gate, measured on every n-th pixel (<= 256 per side). On all 662
-# BUSI scans: coloured share <= 0.008 (marks drawn on some scans), flat share <= 0.014,
-# gray std >= 27, dark share <= 0.54. Colour photos: coloured share >= 0.25; photos, even
-# grey-scale ones, flat share >= 0.068 (sky, JPEG blocks); text screenshots flat share
-# >= 0.77; blank images std 0.
-LIKENESS_SIDE = 256
-COLOURED_CHROMA = 40  # max(R,G,B) - min(R,G,B) above this is a clearly coloured pixel
-MAX_COLOURED_SHARE = 0.05
-DARK_LEVEL = 15
-MAX_FLAT_SHARE = 0.04  # share of non-dark pixels equal to their right and lower neighbours
-MIN_GRAY_STD = 8.0
-MAX_DARK_SHARE = 0.9
-NOT_ULTRASOUND_MESSAGE = ("This does not look like a breast ultrasound image, so we have not "
-                          "analysed it. Upload the scan image itself (grey-scale ultrasound), "
-                          "not a photo, a screenshot or a document.")
-
 OVERLAY_MAX_SIDE = 800  # the result page never shows the scan larger than this
-OUTLINE_RGB = (255, 200, 0)  # amber on a dark halo: visible on any grey level
+# Magenta on a dark halo: visible on any grey level, and unlike the yellow, green, white or cyan
+# callipers, boxes and text that scanners draw on their images.
+OUTLINE_RGB = (255, 0, 200)
 
 
 def decode_upload(data: bytes, max_pixels: int, min_side: int) -> Image.Image:
     """The upload as an upright 8-bit "L" or "RGB" image, or an InputError saying why not.
 
-    The pixel limit is checked from the header, before any pixel is decoded, so a small
-    file that claims huge dimensions (a decompression bomb) costs nothing.
+    The rule (docs/serving.md): a file is judged by its signature, its first bytes. No
+    accepted signature: 415. An accepted signature whose data fails to decode, however it
+    fails: 400 unreadable_image, since the file is that format, damaged. The pixel limit is
+    checked from the header, before any pixel is decoded, so a small file that claims huge
+    dimensions (a decompression bomb) costs nothing.
     """
     if not data:
         raise InputError(400, "empty_file", "The file is empty. Choose a scan image to upload.")
+    if is_dicom(data):
+        return decode_dicom(data, max_pixels, min_side)
+    if not _has_accepted_signature(data):
+        raise InputError(415, "unsupported_format",
+                         "This file is not an image we can read. Upload a %(formats)s file.",
+                         formats=ACCEPTED_FORMATS_TEXT)
     try:
         image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
-    except UnidentifiedImageError:
-        raise InputError(415, "unsupported_format",
-                         f"This file is not an image we can read. Upload a {ACCEPTED_FORMATS_TEXT} file.") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _too_many_pixels(max_pixels) from None
-    width, height = image.size
-    if width * height > max_pixels:
-        raise _too_many_pixels(max_pixels)
-    if min(width, height) < min_side:
-        raise InputError(400, "image_too_small",
-                         f"The image is {width}×{height} pixels; it must be at least "
-                         f"{min_side}×{min_side} pixels.")
-    try:
+        check_size(*image.size, max_pixels, min_side)
+        image.load()  # decode here: a lazy load would fail later, outside this try
         return normalize_image(image)
+    except InputError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise too_many_pixels(max_pixels) from None
     # Pillow raises many types (OSError, ValueError, SyntaxError, struct.error, zlib.error,
-    # EOFError...) on damaged data; whichever it is, the file cannot be used.
+    # EOFError, UnidentifiedImageError...) on damaged data; whichever it is, the file cannot be used.
     except Exception:  # noqa: BLE001
-        raise InputError(400, "unreadable_image",
-                         "The image file is damaged or incomplete. Export the scan again and retry.") from None
+        raise unreadable_image() from None
 
 
-def _too_many_pixels(max_pixels: int) -> InputError:
-    return InputError(413, "image_too_large",
-                      f"The image has too many pixels: the limit is {max_pixels / 1e6:g} megapixels.")
-
-
-def check_looks_like_ultrasound(image: Image.Image) -> None:
-    """Raise a 422 InputError unless the image could be a grey-scale ultrasound scan.
-
-    A coarse gate, not a classifier: it stops colour photos, screenshots of text and blank
-    images from getting a diagnosis-like answer, and lets scans with small colour marks
-    through (see the thresholds above).
-    """
-    # Every n-th pixel, not a smoothed thumbnail: smoothing would flatten speckle.
-    step = -(-max(image.size) // LIKENESS_SIDE)
-    sample = np.asarray(image)[::step, ::step].astype(np.int16)
-    if sample.ndim == 3:
-        coloured_share = float(((sample.max(axis=-1) - sample.min(axis=-1)) > COLOURED_CHROMA).mean())
-        gray = (sample @ np.array([299, 587, 114])) // 1000  # ITU-R 601 luma, as Pillow's "L"
-    else:
-        coloured_share, gray = 0.0, sample
-    lit = gray > DARK_LEVEL
-    same_as_neighbours = (gray[:-1, :-1] == gray[1:, :-1]) & (gray[:-1, :-1] == gray[:-1, 1:])
-    flat_share = float((same_as_neighbours & lit[:-1, :-1]).sum() / max(int(lit.sum()), 1))
-    if (coloured_share > MAX_COLOURED_SHARE or flat_share > MAX_FLAT_SHARE
-            or gray.std() < MIN_GRAY_STD or 1 - lit.mean() > MAX_DARK_SHARE):
-        raise InputError(422, "not_ultrasound", NOT_ULTRASOUND_MESSAGE)
+def _has_accepted_signature(data: bytes) -> bool:
+    """Pillow's own format checks on the first 16 bytes (what `Image.open` reads first)."""
+    Image.init()
+    return any(Image.OPEN[name][1](data[:16]) for name in ACCEPTED_FORMATS)
 
 
 def overlay_png(image: Image.Image, mask: np.ndarray) -> bytes:
-    """PNG of the scan (at most OVERLAY_MAX_SIDE px) with the lesion mask's outline drawn on it."""
+    """PNG of the scan (at most OVERLAY_MAX_SIDE px) with the lesion outline drawn on it (the report's picture)."""
+    scan, mask = _scaled_for_display(image, mask)
+    rgb = cv2.cvtColor(scan, cv2.COLOR_GRAY2RGB) if scan.ndim == 2 else scan.copy()
+    _draw_outline(rgb, mask, halo=(0, 0, 0), line=OUTLINE_RGB)
+    return _encode_png(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+
+
+def scan_and_outline_pngs(image: Image.Image, mask: np.ndarray) -> tuple[bytes, bytes]:
+    """The scan and, separately, its outline on a transparent layer of the same size, so that
+    the page can stack them and let the outline be hidden without a script."""
+    scan, mask = _scaled_for_display(image, mask)
+    layer = np.zeros((*mask.shape, 4), np.uint8)  # RGBA, fully transparent
+    _draw_outline(layer, mask, halo=(0, 0, 0, 255), line=(*OUTLINE_RGB, 255))
+    scan_bgr = scan if scan.ndim == 2 else cv2.cvtColor(scan, cv2.COLOR_RGB2BGR)
+    return _encode_png(scan_bgr), _encode_png(cv2.cvtColor(layer, cv2.COLOR_RGBA2BGRA))
+
+
+def _scaled_for_display(image: Image.Image, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Scan and mask shrunk to at most OVERLAY_MAX_SIDE (shrinking first keeps the drawing cheap)."""
     scan, mask = np.asarray(image), mask.astype(np.uint8)
     scale = OVERLAY_MAX_SIDE / max(scan.shape[:2])
-    if scale < 1:  # shrink first: colour conversion and drawing then work on few pixels
+    if scale < 1:
         size = (round(scan.shape[1] * scale), round(scan.shape[0] * scale))
         scan = cv2.resize(scan, size, interpolation=cv2.INTER_AREA)
         mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
-    rgb = cv2.cvtColor(scan, cv2.COLOR_GRAY2RGB) if scan.ndim == 2 else scan.copy()
+    return scan, mask
+
+
+def _draw_outline(canvas: np.ndarray, mask: np.ndarray, halo: tuple, line: tuple) -> None:
+    """The mask's outer edges: a dark halo, then the coloured line on it (visible on any grey)."""
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    thickness = max(2, round(max(rgb.shape[:2]) / 300))
-    cv2.drawContours(rgb, contours, -1, (0, 0, 0), thickness + 2, lineType=cv2.LINE_AA)
-    cv2.drawContours(rgb, contours, -1, OUTLINE_RGB, thickness, lineType=cv2.LINE_AA)
-    return _encode_png(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    thickness = max(2, round(max(canvas.shape[:2]) / 300))
+    cv2.drawContours(canvas, contours, -1, halo, thickness + 3, lineType=cv2.LINE_AA)
+    cv2.drawContours(canvas, contours, -1, line, thickness, lineType=cv2.LINE_AA)
 
 
 def mask_png(mask: np.ndarray) -> bytes:

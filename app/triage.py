@@ -9,13 +9,20 @@ from werkzeug.datastructures import FileStorage, MultiDict
 
 from app.errors import InputError
 from app.explain import Explanation, explain
-from app.imaging import check_looks_like_ultrasound, decode_upload
+from app.imaging import decode_upload
+from app.input_errors import require_ultrasound
 from app.location.centres import locate_and_find
 from app.location.places import LocationError
+from app.marks import N_
+from inference.input_check import InputVerdict
 from inference.pipeline import Prediction
 
 UPLOAD_FIELD = "image"
 LOCATION_FIELDS = ("location", "latitude", "longitude")
+# Shown prominently on the result page when the input check finds the scan unfamiliar.
+UNFAMILIAR_NOTE = N_("This scan looks unlike the scans the model learnt from (another scanner, "
+                     "settings or kind of image), so this result is less reliable than usual. "
+                     "Show the scan itself to your doctor rather than relying on this result.")
 
 
 @dataclass
@@ -23,6 +30,7 @@ class Analysis:
     image: Image.Image  # the upload, upright and 8-bit (what the overlay is drawn on)
     prediction: Prediction
     explanation: Explanation
+    input_check: InputVerdict  # accepted or unfamiliar (refused uploads never get this far)
     nearby: dict | None = None  # locate_and_find()'s answer when a location was given
     location_error: LocationError | None = None  # or why the location could not be used
 
@@ -37,14 +45,22 @@ def analyse_upload(files: MultiDict[str, FileStorage], form: MultiDict[str, str]
     """
     upload = files.get(UPLOAD_FIELD)
     if upload is None:
-        raise InputError(400, "no_file", f"No scan was uploaded. Choose an image file (form field '{UPLOAD_FIELD}').")
+        raise InputError(400, "no_file", "No scan was uploaded. Choose an image file (form field '%(field)s').",
+                         field=UPLOAD_FIELD)
     config = current_app.config
     image = decode_upload(upload.read(), config["MAX_IMAGE_PIXELS"], config["MIN_IMAGE_SIDE"])
-    check_looks_like_ultrasound(image)
-    prediction = current_app.extensions["pipeline"].predict(image)
+    verdict = check_input_image(image)
+    pipeline = current_app.extensions["pipeline"]
+    prediction = pipeline.predict(image)
     g.model_timings = prediction.timings_ms
     nearby, location_error = _nearby_centres(form)
-    return Analysis(image, prediction, explain(prediction.label, prediction.probabilities), nearby, location_error)
+    explanation = explain(prediction, current_app.extensions["public_summary"], pipeline.settings.malignant_threshold)
+    return Analysis(image, prediction, explanation, verdict, nearby, location_error)
+
+
+def check_input_image(image: Image.Image) -> InputVerdict:
+    """The learned input check's verdict; a 422 `not_ultrasound` InputError when it refuses."""
+    return require_ultrasound(current_app.extensions["input_check"], image)
 
 
 def _nearby_centres(form: MultiDict[str, str]) -> tuple[dict | None, LocationError | None]:

@@ -34,6 +34,9 @@ CLASSIFIER_FILE = "classifier.tflite"
 CARD_FILE = "model_card.json"
 MALIGNANT = CLASS_NAMES.index("malignant")
 
+# Below this top-class probability every answer (page, API, CLI) says plainly that the model is unsure.
+UNCERTAIN_BELOW = 0.6
+
 # A model as the pipeline calls it: a batch of one in, that batch's single output out.
 Model = Callable[[np.ndarray], np.ndarray]
 
@@ -62,6 +65,11 @@ def decide(probabilities: np.ndarray, malignant_threshold: float) -> Decision:
     most_probable = CLASS_NAMES[int(probabilities.argmax())]
     flagged = bool(probabilities[MALIGNANT] >= malignant_threshold)
     return Decision("malignant" if flagged else most_probable, most_probable, flagged)
+
+
+def is_uncertain(probabilities: dict[str, float]) -> bool:
+    """No class reached UNCERTAIN_BELOW."""
+    return max(probabilities.values()) < UNCERTAIN_BELOW
 
 
 def reported_classes(probabilities: np.ndarray, malignant_threshold: float) -> np.ndarray:

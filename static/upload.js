@@ -1,5 +1,6 @@
 // Upload page: preview, drag-and-drop, size check, "use my location", progress indicator.
-// Loaded as a file (the Content-Security-Policy forbids inline scripts).
+// Loaded as a file (the Content-Security-Policy forbids inline scripts). Its messages come
+// translated from the page, in the form's data-msg-* attributes.
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -12,6 +13,8 @@ document.addEventListener("DOMContentLoaded", () => {
   const submit = document.getElementById("submit");
   const maxBytes = Number(form.dataset.maxBytes);
   let previewUrl = null;
+  // The report states the time of the result in the browser's own time zone.
+  document.getElementById("timezone").value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
 
   function showError(message) {
     clientError.textContent = message;
@@ -20,8 +23,8 @@ document.addEventListener("DOMContentLoaded", () => {
 
   function chosenFileProblem() {
     const file = fileInput.files[0];
-    if (!file) return "Choose a scan image first.";
-    if (file.size > maxBytes) return `This file is too large: the limit is ${form.dataset.maxMb} MB.`;
+    if (!file) return form.dataset.msgChoose;
+    if (file.size > maxBytes) return form.dataset.msgTooLarge;
     return "";
   }
 
@@ -54,19 +57,31 @@ document.addEventListener("DOMContentLoaded", () => {
 
   const locateButton = document.getElementById("use-location");
   const locationStatus = document.getElementById("location-status");
+  const typedPlace = document.getElementById("location");
+  const latitude = document.getElementById("latitude");
+
+  // A typed place wins over the detected position (the server applies the same rule): say which will be used.
+  function describeLocationChoice() {
+    if (!latitude.value) return;
+    locationStatus.textContent = typedPlace.value.trim()
+      ? "Your position was found, but the place you typed will be used. Clear the box to use your position."
+      : "Location added. It will be used only to find centres near you.";
+  }
+  typedPlace.addEventListener("input", describeLocationChoice);
+
   if ("geolocation" in navigator) {
     locateButton.hidden = false;
     locateButton.addEventListener("click", () => {
-      locationStatus.textContent = "Asking your browser for your location…";
+      locationStatus.textContent = form.dataset.msgLocating;
       navigator.geolocation.getCurrentPosition(
         (position) => {
           // Two decimals (about 1 km) are enough to rank cancer centres.
-          document.getElementById("latitude").value = position.coords.latitude.toFixed(2);
+          latitude.value = position.coords.latitude.toFixed(2);
           document.getElementById("longitude").value = position.coords.longitude.toFixed(2);
-          locationStatus.textContent = "Location added. It will be used only to find centres near you.";
+          describeLocationChoice();
         },
         () => {
-          locationStatus.textContent = "We could not get your location. You can type a city or postal code instead.";
+          locationStatus.textContent = form.dataset.msgNotLocated;
         },
         { timeout: 10000, maximumAge: 600000 },
       );

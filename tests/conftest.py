@@ -62,6 +62,29 @@ def broken_pipeline(app, monkeypatch):
 
 
 @pytest.fixture
+def force_probabilities(monkeypatch):
+    """`force(probabilities)`: the served pipeline answers these (decided by its own rule; the
+    real mask is kept), to reach any row of the decision table with a real scan."""
+    import numpy as np
+
+    from inference.pipeline import Pipeline
+    from inference.settings import CLASS_NAMES
+
+    real_predict = Pipeline.predict
+
+    def force(probabilities: dict[str, float]) -> None:
+        def predict(self, image):
+            prediction = real_predict(self, image)
+            prediction.probabilities = dict(probabilities)
+            prediction.decision = self.decide(np.array([probabilities[name] for name in CLASS_NAMES]))
+            return prediction
+
+        monkeypatch.setattr(Pipeline, "predict", predict)
+
+    return force
+
+
+@pytest.fixture
 def scan_bytes() -> bytes:
     """A real BUSI scan (malignant) as PNG bytes."""
     return SCANS["malignant"].read_bytes()
@@ -90,10 +113,10 @@ def submit_form(client):
 def post_api(client):
     """POST to the JSON API with the file under `image`."""
 
-    def post(data: bytes | None, filename: str = "scan.png", **fields):
+    def post(data: bytes | None, filename: str = "scan.png", headers: dict | None = None, **fields):
         form = dict(fields)
         if data is not None:
             form["image"] = (io.BytesIO(data), filename)
-        return client.post("/api/v1/predict", data=form, content_type="multipart/form-data")
+        return client.post("/api/v1/predict", data=form, content_type="multipart/form-data", headers=headers)
 
     return post

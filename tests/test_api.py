@@ -17,14 +17,17 @@ def test_predict_contract(app, post_api, scan_bytes):
     response = post_api(scan_bytes)
     assert response.status_code == 200
     body = response.get_json()
-    assert set(body) >= {"label", "probabilities", "lesion", "mask_png", "explanation", "next_steps",
-                         "disclaimer", "model", "uncertain"}
+    assert set(body) >= {"label", "most_likely", "malignant_flagged", "probabilities", "lesion", "mask_png",
+                         "headline", "explanation", "next_steps", "disclaimer", "model", "uncertain"}
     assert body["label"] in ("benign", "malignant", "normal")
     assert set(body["probabilities"]) == {"benign", "malignant", "normal"}
-    assert sum(body["probabilities"].values()) == pytest.approx(1.0, abs=1e-6)
+    assert sum(body["probabilities"].values()) == pytest.approx(1.0, abs=2e-4)  # 4 decimals each
     probabilities, threshold = body["probabilities"], app.extensions["pipeline"].settings.malignant_threshold
     most_probable = max(probabilities, key=probabilities.get)
     assert body["label"] == ("malignant" if probabilities["malignant"] >= threshold else most_probable)
+    assert body["most_likely"] == most_probable
+    assert body["malignant_flagged"] == (probabilities["malignant"] >= threshold)
+    assert body["explanation"].startswith(body["headline"]) and f"Most likely {most_probable}" in body["headline"]
     assert body["explanation"] and body["next_steps"] and "not a diagnosis" in body["disclaimer"]
     assert body["model"]["version"]
 

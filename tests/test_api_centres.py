@@ -1,6 +1,10 @@
 """GET /api/v1/centres: the nearest-centre search on its own."""
 import pytest
 
+from app.location import messages
+from app.location.centres import FAR_FROM_CENTRES_KM, load_centres
+from geo_helpers import haversine_km
+
 
 def get(client, **params):
     return client.get("/api/v1/centres", query_string=params)
@@ -44,4 +48,74 @@ def test_bad_coordinates_and_limits_are_400_with_a_message(client, params, words
 def test_unknown_place_is_422_with_a_clear_message(client):
     response = get(client, location="Xyzzyville")
     assert response.status_code == 422
-    assert "could not find that place" in response.get_json()["error"]["message"]
+    error = response.get_json()["error"]
+    assert error["code"] == "location_not_found"
+    assert "could not find that place" in error["message"]
+    assert "Canada or the United States" in error["message"] and "family doctor" in error["message"]
+    assert error["coverage"]["countries"] == ["CA", "US"]
+
+
+COVERAGE = {"countries": ["CA", "US"], "names": ["Canada", "USA"], "message": messages.COVERAGE}
+
+
+@pytest.mark.parametrize("typed, region, city", [
+    ("Toronto Canada", "ON", "Toronto"),
+    ("NYC", "NY", "New York"),
+    ("Quebec City", "QC", "Québec"),
+    ("Hamilton, ON L8V 1C3", "ON", "Hamilton"),
+    ("Montréal", "QC", "Montréal"),
+    ("St. John's NL", "NL", "St. John's"),
+])
+def test_what_people_type_finds_centres_in_their_city(client, typed, region, city):
+    response = get(client, location=typed)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["location"]["resolved"].startswith(city)
+    assert body["location"]["approximate"] is False
+    nearest = body["centres"][0]
+    assert (nearest["region"], nearest["city"]) == (region, city) or nearest["distance_km"] < 15
+    assert body["coverage"] == COVERAGE
+    assert body["far_from_centres"] is False
+
+
+def test_a_place_in_another_country_answers_with_the_coverage(client):
+    response = get(client, location="Paris, France")
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "outside_coverage"
+    assert error["coverage"] == COVERAGE
+    assert "France" in error["message"] and "Canada and the United States" in error["message"]
+    assert "family doctor" in error["message"]
+
+
+def test_a_place_800_km_from_any_centre_gets_the_distance_warning(client):
+    body = get(client, location="Anchorage, AK").get_json()
+    point = body["location"]["latitude"], body["location"]["longitude"]
+    nearest_km = min(haversine_km(*point, c.latitude, c.longitude) for c in load_centres())
+    assert nearest_km > 800
+    assert body["far_from_centres"] is True
+    assert body["nearest_distance_km"] == pytest.approx(nearest_km, rel=0.01)
+    assert body["nearest_distance_km"] > FAR_FROM_CENTRES_KM
+    assert body["notices"] == [messages.FAR_FROM_CENTRES % {"distance": f"{body['nearest_distance_km']:,.0f}"}]
+
+
+def test_a_typed_place_wins_over_coordinates(client):
+    body = get(client, location="90210", latitude="43.26", longitude="-79.87").get_json()  # browser: Hamilton
+    assert body["location"]["source"] == "offline-zip"
+    assert "Jonsson" in body["centres"][0]["name"]
+    assert body["notices"] == [messages.TYPED_PLACE_USED]
+
+
+
+def test_openapi_document_matches_the_centres_answers(client):
+    yaml = pytest.importorskip("yaml")
+    from inference.paths import REPO_ROOT
+
+    schemas = yaml.safe_load((REPO_ROOT / "docs" / "openapi.yaml").read_text())["components"]["schemas"]
+    body = get(client, location="Anchorage, AK").get_json()
+    assert set(body) == set(schemas["Nearby"]["required"]) == set(schemas["Nearby"]["properties"])
+    assert set(body) - {"centres"} <= set(schemas["Prediction"]["properties"])
+    assert set(body["coverage"]) == set(schemas["Coverage"]["required"])
+    error = get(client, location="Paris, France").get_json()["error"]
+    assert set(error) <= set(schemas["Error"]["properties"]["error"]["properties"])
+    assert error["code"] in schemas["Error"]["properties"]["error"]["properties"]["code"]["examples"]

@@ -38,6 +38,19 @@ def test_api_bad_location_is_a_json_error(post_api, scan_bytes, fields, status, 
     assert response.get_json()["error"]["code"] == code
 
 
+def test_api_place_in_another_country_is_a_422_with_the_coverage(post_api, scan_bytes):
+    response = post_api(scan_bytes, location="Paris, France")
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "outside_coverage" and error["coverage"]["countries"] == ["CA", "US"]
+
+
+def test_api_answer_says_when_the_nearest_centre_is_far(post_api, scan_bytes):
+    body = post_api(scan_bytes, location="Anchorage, AK").get_json()
+    assert body["far_from_centres"] is True and body["nearest_distance_km"] > 250
+    assert "km away" in body["notices"][0]
+
+
 def test_result_page_lists_centres(submit_form, scan_bytes):
     page = submit_form(scan_bytes, location="Hamilton, ON").get_data(as_text=True)
     assert 'id="centres"' in page and JURAVINSKI in page
@@ -48,8 +61,34 @@ def test_result_page_keeps_the_result_when_the_place_is_unknown(submit_form, sca
     response = submit_form(scan_bytes, location="Xyzzyplace Nowhere")
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert 'id="predicted-label"' in page
+    assert 'id="most-likely"' in page
     assert "We could not find that place" in page
+    assert "Your family doctor" in page
+
+
+def test_result_page_says_when_a_place_is_outside_coverage(submit_form, scan_bytes):
+    response = submit_form(scan_bytes, location="Paris, France")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'id="headline"' in page
+    assert "France is outside this search" in page
+
+
+def test_result_page_warns_when_the_nearest_centre_is_far(submit_form, scan_bytes):
+    page = submit_form(scan_bytes, location="Anchorage, AK").get_data(as_text=True)
+    assert 'id="centre-notices"' in page
+    assert "The nearest cancer centre on our list is" in page and "km away." in page
+
+
+def test_result_page_says_the_typed_place_was_used(submit_form, scan_bytes):
+    page = submit_form(scan_bytes, location="90210", latitude="43.26", longitude="-79.87").get_data(as_text=True)
+    assert "Jonsson" in page and "we used the place you typed" in page
+
+
+def test_pages_state_the_coverage(client, submit_form, scan_bytes):
+    from app.location.messages import COVERAGE
+
+    assert COVERAGE in client.get("/").get_data(as_text=True)
+    assert COVERAGE in submit_form(scan_bytes, location="Hamilton, ON").get_data(as_text=True)
 
 
 def test_typed_location_is_escaped_when_shown(submit_form, scan_bytes):

@@ -35,26 +35,38 @@ def test_result_page(submit_form, kind):
     assert "This is not a diagnosis." in page
     assert re.search(r'<img id="overlay" src="data:image/png;base64,[A-Za-z0-9+/=]+"', page)
     assert len(re.findall(r"<meter ", page)) == 3
-    assert len(re.findall(r'class="probability-value">(?:&lt;1|\d{1,3})&nbsp;%', page)) == 3
+    assert len(re.findall(r'class="probability-value">(?:&lt;1|\d{1,3})%', page)) == 3
     assert 'id="next-steps"' in page
     assert " style=" not in page
 
 
-def test_result_page_says_when_the_model_is_uncertain(submit_form, app, monkeypatch):
-    from inference.pipeline import Decision, Pipeline
+def test_result_page_says_when_the_model_is_uncertain(submit_form, app, force_probabilities):
+    force_probabilities({"benign": 0.6, "malignant": 0.15, "normal": 0.25})
+    assert "The model is uncertain" not in submit_form(SCANS["benign"].read_bytes()).get_data(as_text=True)
+    force_probabilities({"benign": 0.59, "malignant": 0.15, "normal": 0.26})
+    page = html.unescape(submit_form(SCANS["benign"].read_bytes()).get_data(as_text=True))
+    assert "The model is uncertain about this scan: no answer reached 60%" in page
+    assert re.search(r'class="probability-value">59%', page)
 
-    real_predict = Pipeline.predict
 
-    def flat_predict(self, image):
-        prediction = real_predict(self, image)
-        prediction.probabilities = {"benign": 0.4, "malignant": 0.35, "normal": 0.25}
-        prediction.decision = Decision("benign", "benign", malignant_flagged=False)
-        return prediction
+def test_flagged_result_names_the_most_likely_class_and_the_flag_before_the_scan(submit_form, force_probabilities):
+    force_probabilities({"benign": 0.77, "malignant": 0.20, "normal": 0.03})
+    page = html.unescape(submit_form(SCANS["benign"].read_bytes()).get_data(as_text=True))
+    headline = re.search(r'<h2 id="headline">([^<]+)</h2>', page).group(1)
+    assert headline == "Most likely benign (not cancer), but flagged for a doctor's review"
+    assert re.search(r'id="most-likely">Benign \(not cancer\)<', page)
+    flag = page.index("a 20% chance of cancer is enough to check, and the model estimates 20% for this scan")
+    assert flag < page.index('id="overlay"')
+    assert 'class="card result result-malignant"' in page  # the reported label stays malignant
+    assert "right about 64 times in 100" in page  # the bundled card's test accuracy, 0.636
 
-    monkeypatch.setattr(Pipeline, "predict", flat_predict)
-    page = submit_form(SCANS["benign"].read_bytes()).get_data(as_text=True)
-    assert "The model is uncertain about this scan" in page
-    assert re.search(r'class="probability-value">40&nbsp;%', page)
+
+def test_normal_result_never_soothes(submit_form, force_probabilities):
+    force_probabilities({"benign": 0.05, "malignant": 0.05, "normal": 0.90})
+    page = html.unescape(submit_form(SCANS["normal"].read_bytes()).get_data(as_text=True))
+    assert "Most likely normal" in page and "about 20 times in 100" in page  # 16 of 81 test lesions
+    assert "felt or seen" in page
+    assert "reassur" not in page.lower() and "screening schedule" not in page
 
 
 @pytest.mark.filterwarnings("error::PIL.Image.DecompressionBombWarning")  # as app.imaging sets it

@@ -1,10 +1,7 @@
-"""The bundled models: card matches files, real BUSI images predict, CLI contract."""
+"""The bundled models: card matches files, real BUSI images predict (the CLI: test_predict_cli.py)."""
 import hashlib
 import json
-import subprocess
-import sys
 
-import numpy as np
 import pytest
 from PIL import Image
 
@@ -39,38 +36,6 @@ def test_real_busi_images_predict(pipeline):
         assert prediction.label in ("benign", "malignant", "normal")
         assert sum(prediction.probabilities.values()) == pytest.approx(1.0)
         assert prediction.mask.shape == (height, width)
-
-
-def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "app.predict", *map(str, args)], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
-
-
-def test_cli_contract(tmp_path):
-    scan = real_scans()[0]
-    broken = tmp_path / "broken.png"
-    broken.write_bytes(b"\x89PNG\r\n\x1a\n not really")
-    result = run_cli(scan, broken, "--masks-dir", tmp_path / "masks")
-    assert result.returncode == 0, result.stderr
-    records = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [r["file"] for r in records] == [str(scan), str(broken)]
-    good, bad = records
-    assert set(good) == {"file", "label", "probabilities"}
-    assert set(good["probabilities"]) == {"benign", "malignant", "normal"}
-    assert set(bad) == {"file", "error"}
-    mask = np.asarray(Image.open(tmp_path / "masks" / f"{scan.stem}_pred.png"))
-    assert mask.shape == np.asarray(Image.open(scan).convert("L")).shape
-    assert set(np.unique(mask)) <= {0, 255}
-
-
-def test_cli_agrees_with_the_pipeline(pipeline):
-    scan = real_scans()[0]
-    record = json.loads(run_cli(scan).stdout.splitlines()[0])
-    with Image.open(scan) as image:
-        expected = pipeline.predict(image)
-    assert record["label"] == expected.label
-    for name, p in expected.probabilities.items():
-        assert record["probabilities"][name] == pytest.approx(p, abs=1e-6)
 
 
 def test_model_card_and_reports_are_rendered_from_their_json():

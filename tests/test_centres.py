@@ -1,14 +1,15 @@
 """Centre data, nearest-centre ranking and locate_and_find(). No network: the
 autouse fixture makes every socket connection fail."""
+import csv
 import re
-import time
+from pathlib import Path
 
 import pytest
 from geopy.distance import geodesic
 from geopy.location import Location
 
-from app.location import online
-from app.location.centres import load_centres, locate_and_find, nearest
+from app.location import messages, online
+from app.location.centres import DATA_FILE, FAR_FROM_CENTRES_KM, load_centres, locate_and_find, nearest
 from app.location.online import Geocoder
 from app.location.places import NOT_FOUND_MESSAGE, LocationError, LocationNotFound
 from geo_helpers import haversine_km, no_network  # noqa: F401 (fixture)
@@ -123,13 +124,6 @@ def test_nearest_rejects_bad_coordinates(lat, lon):
         nearest(lat, lon)
 
 
-def test_nearest_is_fast_enough_per_request():
-    nearest(0, 0)  # load once
-    start = time.perf_counter()
-    for _ in range(100):
-        nearest(43.25, -79.85, limit=10)
-    assert (time.perf_counter() - start) / 100 < 0.02  # measured ~1.5 ms
-
 
 # --- locate_and_find --------------------------------------------------------------
 
@@ -139,14 +133,32 @@ class ExplodingGeocoder:
 
 
 def test_browser_coordinates_from_a_form_skip_geocoding():
-    result = locate_and_find("ignored text", " 43.2399 ", "-79.8464", limit="2",
-                             geocoder=ExplodingGeocoder())
+    result = locate_and_find("  ", " 43.2399 ", "-79.8464", limit="2", geocoder=ExplodingGeocoder())
     assert result["location"]["source"] == "browser"
     assert (result["location"]["latitude"], result["location"]["longitude"]) == (43.2399, -79.8464)
     assert result["location"]["approximate"] is False
     assert len(result["centres"]) == 2
     assert "Juravinski" in result["centres"][0]["name"]
     assert result["centres"][0]["distance_km"] < 0.5
+    assert result["notices"] == []
+
+
+BEVERLY_HILLS_BROWSER = ("34.09", "-118.41")
+
+
+@pytest.mark.parametrize("typed", ["Hamilton, ON", "L8V 1C3"])
+def test_a_typed_place_wins_over_browser_coordinates_and_says_so(typed):
+    """Typed "Hamilton, ON" while the browser says Beverly Hills: the typed place is used."""
+    result = locate_and_find(typed, *BEVERLY_HILLS_BROWSER)
+    assert result["location"]["source"].startswith("offline")
+    assert result["location"]["query"] == typed
+    assert "Juravinski" in result["centres"][0]["name"]
+    assert result["notices"] == [messages.TYPED_PLACE_USED]
+
+
+def test_a_typed_place_that_is_not_found_is_not_replaced_by_the_position():
+    with pytest.raises(LocationNotFound):
+        locate_and_find("Xyzzyville", *BEVERLY_HILLS_BROWSER)
 
 
 @pytest.mark.parametrize("lat, lon, message", [
@@ -163,7 +175,7 @@ def test_bad_browser_coordinates_have_clear_messages(lat, lon, message):
 
 def test_only_one_coordinate_is_an_error():
     with pytest.raises(LocationError, match="Both latitude and longitude"):
-        locate_and_find("Hamilton", "43.2", "")
+        locate_and_find(None, "43.2", "")
 
 
 @pytest.mark.parametrize("location", [None, "", "   "])
@@ -174,7 +186,12 @@ def test_nothing_given_is_an_error(location):
 
 def test_typed_location_result_has_the_documented_shape():
     result = locate_and_find("Hamilton")
-    assert set(result) == {"location", "centres", "attribution"}
+    assert set(result) == {"location", "centres", "nearest_distance_km", "far_from_centres", "notices",
+                           "coverage", "attribution"}
+    assert result["coverage"]["countries"] == ["CA", "US"]
+    assert result["coverage"]["message"] == messages.COVERAGE
+    assert result["nearest_distance_km"] == result["centres"][0]["distance_km"] < 5
+    assert result["far_from_centres"] is False and result["notices"] == []
     assert result["location"] == {
         "query": "Hamilton", "resolved": "Hamilton, ON, Canada", "latitude": 43.25011,
         "longitude": -79.84963, "source": "offline-place",
@@ -213,3 +230,60 @@ def test_nominatim_results_carry_osm_attribution(monkeypatch):
     assert result["location"]["source"] == "nominatim"
     assert "© OpenStreetMap contributors" in result["attribution"]
     assert "Juravinski" in result["centres"][0]["name"]
+
+
+# --- saying how far, and what the list holds ------------------------------------------
+
+def _nearest_by_haversine(lat, lon):
+    return min(haversine_km(lat, lon, c.latitude, c.longitude) for c in load_centres())
+
+
+@pytest.mark.parametrize("place", ["Anchorage, AK", "Fairbanks, AK"])
+def test_a_place_far_from_every_centre_gets_the_distance_in_plain_words(place):
+    result = locate_and_find(place)
+    point = result["location"]["latitude"], result["location"]["longitude"]
+    expected_km = _nearest_by_haversine(*point)
+    assert expected_km > 700  # the premise: nothing on the list within 700 km
+    assert result["far_from_centres"] is True
+    assert result["nearest_distance_km"] == pytest.approx(expected_km, rel=0.01)
+    warning = result["notices"][0]
+    assert f"{result['nearest_distance_km']:,.0f} km away" in warning
+    assert "family doctor" in warning and "cancer agency" in warning
+
+
+def test_a_place_near_one_centre_only_is_told_the_others_are_far():
+    """Iqaluit: its territorial hospital, then hospitals in Quebec about 1,700 km away."""
+    result = locate_and_find("Iqaluit")
+    distances = [c["distance_km"] for c in result["centres"]]
+    assert distances[0] < FAR_FROM_CENTRES_KM < distances[-1]
+    assert result["far_from_centres"] is False
+    assert result["notices"] == [messages.OTHERS_FAR % {"threshold": FAR_FROM_CENTRES_KM}]
+
+
+def test_the_far_threshold_is_the_documented_250_km():
+    assert FAR_FROM_CENTRES_KM == 250
+    just_inside = locate_and_find("Thunder Bay, ON", limit=1)  # its own centre, a few km away
+    assert just_inside["far_from_centres"] is False and just_inside["notices"] == []
+
+
+SHARED_CENTRES = Path(__file__).resolve().parents[2] / "shared" / "data" / "centres" / "cancer_centres.csv"
+
+
+def test_every_phone_number_comes_from_a_named_source():
+    """Never an invented number: each phone's row says where it comes from."""
+    with open(DATA_FILE, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    with_phone = [row for row in rows if row["phone"]]
+    assert with_phone
+    for row in with_phone:
+        assert "phone" in row["source"].lower() or "HIFLD" in row["source"], row["name"]
+
+
+@pytest.mark.skipif(not SHARED_CENTRES.exists(), reason="needs the shared reference copy of the centre list")
+def test_phone_numbers_are_exactly_those_of_the_reference_list():
+    """The app's copy carries every phone the sources give, and no other."""
+    def phones(path):
+        with open(path, encoding="utf-8", newline="") as f:
+            return [(row["latitude"], row["longitude"], row["phone"]) for row in csv.DictReader(f)]
+
+    assert phones(DATA_FILE) == phones(SHARED_CENTRES)

@@ -99,7 +99,7 @@ BAD_UPLOADS = {
     "empty file": (lambda: b"", 400, "empty_file", "empty"),
     "truncated PNG": (lambda: SCAN.read_bytes()[:4000], 400, "unreadable_image", "damaged"),
     "text file named .png": (lambda: b"just some text, not a picture\n" * 20, 415, "unsupported_format", "PNG, JPEG"),
-    "GIF": (lambda: encode(scan(), "GIF"), 415, "unsupported_format", "PNG, JPEG, BMP, TIFF or WebP"),
+    "GIF": (lambda: encode(scan(), "GIF"), 415, "unsupported_format", "PNG, JPEG, BMP, TIFF, WebP or DICOM"),
     "PDF": (lambda: encode(scan().convert("RGB"), "PDF"), 415, "unsupported_format", "PNG, JPEG"),
     "1x1 image": (lambda: encode(Image.new("L", (1, 1), 128)), 400, "image_too_small", "at least 64×64"),
     "16.8 MP header": (lambda: png_claiming_size(4100, 4100), 413, "image_too_large", "16 megapixels"),

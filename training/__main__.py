@@ -1,4 +1,4 @@
-"""Command line: `python -m training {split,train,export,evaluate,all} ...`.
+"""Command line: `python -m training {split,train,export,evaluate,all,input-check} ...`.
 
 Each subcommand imports what it needs when it runs, so `--help` works without TensorFlow.
 The functions here turn arguments into typed calls; the library code never sees them.
@@ -71,6 +71,13 @@ def cmd_evaluate(args):
     evaluate.write_reports(_sources(args), Path(args.models), Path(args.run_dir), Path(args.report_dir), args.split)
 
 
+def cmd_input_check(args):
+    """Fit the learned input check on every source's training scans; writes its card section (run after export)."""
+    from training import input_check
+
+    input_check.fit_input_check(Path(args.models), float16=not args.float32)
+
+
 def cmd_all(args):
     """split (for a data set without a manifest), train, export and evaluate in one go."""
     from training.sources import manifest_path
@@ -83,6 +90,7 @@ def cmd_all(args):
     cmd_train(args)
     cmd_export(args)
     cmd_evaluate(args)
+    cmd_input_check(args)
     print(f"full retrain finished in {(time.time() - start) / 60:.1f} min")
 
 
@@ -111,8 +119,9 @@ def main(argv=None):
                         choices=["classifier", "baseline", "classifier_busi_only"],
                         help="classifiers to train after the UNet (baseline: raw scans, not bundled)")
     common.add_argument("--split", default="test", choices=["val", "test"], help="split to evaluate")
+    common.add_argument("--float32", action="store_true", help="input-check: float32 feature model (default float16)")
     for name, func in [("split", cmd_split), ("train", cmd_train), ("export", cmd_export),
-                       ("evaluate", cmd_evaluate), ("all", cmd_all)]:
+                       ("evaluate", cmd_evaluate), ("all", cmd_all), ("input-check", cmd_input_check)]:
         sub.add_parser(name, parents=[common], help=func.__doc__, description=func.__doc__).set_defaults(func=func)
     args = parser.parse_args(argv)
     args.func(args)

@@ -18,6 +18,9 @@ from typing import Any
 
 from geopy.distance import geodesic, great_circle
 
+from app.location import messages
+from app.location.coverage import coverage
+from app.location.messages import say
 from app.location.online import Geocoder
 from app.location.places import GeocodeResult, LocationError, parse_coordinates
 
@@ -25,6 +28,9 @@ DATA_FILE = Path(__file__).parent / "data" / "centres" / "cancer_centres.csv"
 MIN_LIMIT, MAX_LIMIT = 1, 10
 # Great-circle and geodesic distances differ by < 0.6 %; 1 % is a safe bound.
 SPHERE_ERROR = 0.01
+# Beyond this the answer says plainly how far the nearest centre is: roughly a 3-hour drive,
+# past which the list (main cancer centres only) is no longer a practical answer on its own.
+FAR_FROM_CENTRES_KM = 250
 ATTRIBUTION_CENTRES = ("Cancer centre data: Statistics Canada ODHF (contains information licensed "
                        "under the Open Government Licence – Canada), HIFLD (US public domain), "
                        "NCI-designated cancer centres list")
@@ -88,7 +94,7 @@ def nearest(latitude: Any, longitude: Any, limit: int = 3) -> list[dict[str, Any
 
 def parse_limit(limit: Any) -> int:
     """How many centres to show: a whole number from 1 to 10 (int or form string)."""
-    message = f"The number of centres must be a whole number from {MIN_LIMIT} to {MAX_LIMIT}."
+    message = say(messages.BAD_LIMIT, min=MIN_LIMIT, max=MAX_LIMIT)
     if isinstance(limit, bool) or isinstance(limit, float):
         raise LocationError(message)
     try:
@@ -105,15 +111,29 @@ def _blank(value: Any) -> bool:
 
 
 def _locate(location: str | None, latitude: Any, longitude: Any, geocoder: Geocoder) -> GeocodeResult:
-    """Browser coordinates when both are given (no lookup at all), else the text."""
+    """The typed place when there is one: a person who types "90210" after sharing their
+    position (or the other way round) means the place they typed, and a position the
+    browser detected may be stale or wrong. Otherwise the browser's coordinates (no lookup)."""
+    if not _blank(location):
+        return geocoder.geocode(location)
     if not _blank(latitude) and not _blank(longitude):
         lat, lon = parse_coordinates(latitude, longitude)
-        return GeocodeResult(location or "", "Your location (from your browser)", lat, lon, "browser")
+        return GeocodeResult("", messages.BROWSER_POSITION, lat, lon, "browser")
     if not _blank(latitude) or not _blank(longitude):
-        raise LocationError("Both latitude and longitude are needed to use your position.")
-    if _blank(location):
-        raise LocationError("Enter a city, a postal code or a ZIP code, or share your location.")
-    return geocoder.geocode(location)
+        raise LocationError(messages.HALF_A_POSITION)
+    raise LocationError(messages.ENTER_A_PLACE_OR_SHARE)
+
+
+def _notices(centres: list[dict[str, Any]], position_ignored: bool) -> list[str]:
+    """Sentences to show above the list: the typed place won; the nearest centre is far;
+    only the first ones are near (Iqaluit: its hospital, then Quebec 1,700 km away)."""
+    notices = [messages.TYPED_PLACE_USED] if position_ignored else []
+    distances = [centre["distance_km"] for centre in centres]
+    if distances and distances[0] > FAR_FROM_CENTRES_KM:
+        notices.append(say(messages.FAR_FROM_CENTRES, distance=f"{distances[0]:,.0f}"))
+    elif distances and distances[-1] > FAR_FROM_CENTRES_KM:
+        notices.append(say(messages.OTHERS_FAR, threshold=FAR_FROM_CENTRES_KM))
+    return notices
 
 
 _OFFLINE_GEOCODER = Geocoder()
@@ -123,15 +143,23 @@ def locate_and_find(location: str | None = None, latitude: Any = None, longitude
                     limit: Any = 3, geocoder: Geocoder | None = None) -> dict[str, Any]:
     """Resolve what the user gave and list the nearest centres.
 
-    Returns {"location": {query, resolved, latitude, longitude, source,
-    alternatives, approximate}, "centres": [...nearest() dicts], "attribution":
-    [credits to show]}. Raises LocationError (LocationNotFound for unknown places)
-    with a message meant for the user. Without `geocoder`, lookups are offline only.
+    Returns {"location": {query, resolved, latitude, longitude, source, alternatives,
+    approximate}, "centres": [...nearest() dicts], "nearest_distance_km", "far_from_centres"
+    (nearest beyond FAR_FROM_CENTRES_KM), "notices": [sentences to show], "coverage",
+    "attribution": [credits to show]}. Raises LocationError (LocationNotFound for unknown
+    places, OutsideCoverage for other countries) with a message meant for the user. Without
+    `geocoder`, lookups are offline only.
     """
     limit = parse_limit(limit)
     found = _locate(location, latitude, longitude, geocoder or _OFFLINE_GEOCODER)
+    centres = nearest(found.latitude, found.longitude, limit)
+    position_ignored = found.source != "browser" and not (_blank(latitude) and _blank(longitude))
     return {
         "location": found.to_dict(),
-        "centres": nearest(found.latitude, found.longitude, limit),
+        "centres": centres,
+        "nearest_distance_km": centres[0]["distance_km"],
+        "far_from_centres": centres[0]["distance_km"] > FAR_FROM_CENTRES_KM,
+        "notices": _notices(centres, position_ignored),
+        "coverage": coverage(),
         "attribution": [*found.attribution, ATTRIBUTION_CENTRES],
     }

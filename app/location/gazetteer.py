@@ -10,20 +10,26 @@ from __future__ import annotations
 
 import csv
 import re
+from contextlib import suppress
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
 import zipcodes
 
-from app.location.places import (COUNTRY_ALIASES, COUNTRY_NAMES, GeocodeResult, LocationNotFound, fold, place_key,
-                                 validated_query)
+from app.location.coverage import foreign_country
+from app.location.places import (COUNTRY_ALIASES, COUNTRY_NAMES, GeocodeResult, LocationNotFound, OutsideCoverage,
+                                 fold, place_key, search_key, validated_query)
 
 DATA_DIR = Path(__file__).parent / "data" / "gazetteer"
 MAX_ALTERNATIVES = 5
 ALT_NAME_POPULATION_FACTOR = 5
 ZIP_RE = re.compile(r"^(\d{5})(?:-\d{4})?$")
 POSTAL_RE = re.compile(r"^([A-Z]\d[A-Z])(?:\s*\d[A-Z]\d)?$")  # full code or FSA only
+# A code after a place, as on an envelope: "Hamilton, ON L8V 1C3", "Beverly Hills, CA 90210".
+TRAILING_CODE_RE = re.compile(r"^(?P<rest>.*?)[\s,]+(?P<code>[A-Z]\d[A-Z](?:\s*\d[A-Z]\d)?|\d{5}(?:-\d{4})?)$",
+                              re.IGNORECASE)
 
 
 class Place(NamedTuple):
@@ -157,7 +163,7 @@ def _candidates(name: str, region: Region | None = None, country: str | None = N
     Sudbury, MA); otherwise alternate-name matches only fill an empty list.
     """
     gaz = load_gazetteer()
-    key = place_key(name)
+    key = search_key(name)
     official, alternate = gaz.places_by_name.get(key, []), gaz.places_by_alt_name.get(key, [])
     if region or country:
         def wanted(p: Place) -> bool:
@@ -190,14 +196,21 @@ def _place_result(query: str, candidates: list[Place], approximate: bool) -> Geo
                          "offline-place", _alternatives(candidates, chosen), approximate)
 
 
-def _match_words(query: str, text: str, approximate: bool) -> GeocodeResult | None:
+@lru_cache(maxsize=4)
+def _regions_in(country: str | None) -> dict[str, Region]:
+    """Folded province/state names and codes, only those of `country` when given."""
+    regions = load_gazetteer().regions_by_key
+    return regions if country is None else {k: r for k, r in regions.items() if r.country == country}
+
+
+def _match_words(query: str, text: str, approximate: bool, country: str | None = None) -> GeocodeResult | None:
     """One comma-free chunk: a province/state alone (not when part of the text was
     dropped: "Smalltown, TX" must not become Houston), a place, or "place region"
-    without a comma ("Hamilton Ontario", "Springfield IL")."""
-    regions = load_gazetteer().regions_by_key
+    without a comma ("Hamilton Ontario", "Springfield IL"); in `country` when given."""
+    regions = _regions_in(country)
     if fold(text) in regions and not approximate:
         return _region_result(query, regions[fold(text)])
-    if candidates := _candidates(text):
+    if candidates := _candidates(text, country=country):
         return _place_result(query, candidates, approximate)
     words = fold(text).split()
     for n in (3, 2, 1):
@@ -208,41 +221,80 @@ def _match_words(query: str, text: str, approximate: bool) -> GeocodeResult | No
     return None
 
 
-def _match_parts(query: str, parts: list[str], approximate: bool) -> GeocodeResult | None:
-    """Exactly these comma-separated parts: ["place"] or ["place", "region or country"].
-    "CA" is tried as California first, then as Canada ("Toronto, CA")."""
+def _match_parts(query: str, parts: list[str], approximate: bool, country: str | None) -> GeocodeResult | None:
+    """Exactly these comma-separated parts, in `country` when given: ["place"] or
+    ["place", "region or country"]. "CA" is tried as California first, then as Canada
+    ("Toronto, CA")."""
     if len(parts) == 1:
-        return _match_words(query, parts[0], approximate)
+        return _match_words(query, parts[0], approximate, country)
     if len(parts) != 2:
         return None
     qualifier = fold(parts[1])
-    region = load_gazetteer().regions_by_key.get(qualifier)
-    country = COUNTRY_ALIASES.get(qualifier)
+    region = _regions_in(country).get(qualifier)
+    qualifier_country = COUNTRY_ALIASES.get(qualifier)
+    if country and qualifier_country != country:
+        qualifier_country = None
     candidates = ((_candidates(parts[0], region=region) if region else [])
-                  or (_candidates(parts[0], country=country) if country else []))
+                  or (_candidates(parts[0], country=qualifier_country) if qualifier_country else []))
     return _place_result(query, candidates, approximate) if candidates else None
 
 
-def _lookup_text(query: str) -> tuple[GeocodeResult, bool]:
-    """Place names. Leading parts that do not match (a street, a unit number) are
-    dropped one at a time; such a result is approximate and not `complete`."""
-    parts = [part for part in (p.strip() for p in query.split(",")) if fold(part)]
-    if len(parts) > 2 and fold(parts[-1]) in COUNTRY_ALIASES and fold(parts[-1]) != "ca":
-        parts = parts[:-1]  # "Springfield, IL, USA"
+def _without_country(parts: list[str]) -> tuple[list[str], str | None]:
+    """Take a trailing country off, as its own part ("Springfield, IL, USA") or as the last
+    words ("Toronto Canada", "Montreal Quebec Canada"), and return it as a code. A lone
+    "CA" after a place stays: it may be California ("Los Angeles, CA", "Toronto, CA")."""
+    last = fold(parts[-1])
+    if len(parts) > 1 and last in COUNTRY_ALIASES and (last != "ca" or len(parts) > 2):
+        return parts[:-1], COUNTRY_ALIASES[last]
+    words = last.split()
+    for n in range(len(words) - 1, 0, -1):  # longest first: "united states of america"
+        tail = " ".join(words[-n:])
+        if tail in COUNTRY_ALIASES and tail != "ca":
+            return [*parts[:-1], " ".join(words[:-n])], COUNTRY_ALIASES[tail]
+    return parts, None
+
+
+def _lookup_text(query: str, text: str | None = None) -> tuple[GeocodeResult, bool]:
+    """Place names in `text` (default: the query). Leading parts that do not match (a
+    street, a unit number) are dropped one at a time; such a result is approximate and
+    not `complete`. Raises OutsideCoverage for a place in another country."""
+    parts = [part for part in (p.strip() for p in (text or query).split(",")) if fold(part)]
+    if not parts:
+        raise LocationNotFound()
+    regions = load_gazetteer().regions_by_key
+    if foreign := foreign_country(parts[-1], regions, whole=True):
+        raise OutsideCoverage(foreign)  # before a place match: "Mexico" is not Mexico, MO
+    parts, country = _without_country(parts)
     for start in range(len(parts)):
-        result = _match_parts(query, parts[start:], approximate=start > 0)
+        result = _match_parts(query, parts[start:], start > 0, country)
         if result:
             return result, start == 0
+    if foreign := foreign_country(parts[-1], regions):
+        raise OutsideCoverage(foreign)
+    raise LocationNotFound()
+
+
+def _lookup_code(query: str, code: str) -> GeocodeResult:
+    """A US ZIP or a Canadian postal code / FSA (upper case); LocationNotFound if unknown."""
+    if zip_match := ZIP_RE.match(code):
+        return _lookup_zip(query, zip_match.group(1))
+    if postal_match := POSTAL_RE.match(code):
+        return _lookup_postal(query, postal_match.group(1))
     raise LocationNotFound()
 
 
 def lookup(query: str) -> tuple[GeocodeResult, bool]:
-    """(result, complete): complete is False when part of the text was ignored."""
+    """(result, complete): complete is False when part of the text was ignored.
+
+    A code alone, or after a place ("Hamilton, ON L8V 1C3"), is the most precise thing typed,
+    so it wins; an unknown trailing code is dropped and the place before it is looked up."""
     upper = query.upper()
-    if zip_match := ZIP_RE.match(upper):
-        return _lookup_zip(query, zip_match.group(1)), True
-    if postal_match := POSTAL_RE.match(upper):
-        return _lookup_postal(query, postal_match.group(1)), True
+    if ZIP_RE.match(upper) or POSTAL_RE.match(upper):
+        return _lookup_code(query, upper), True
+    if trailing := TRAILING_CODE_RE.match(query):
+        with suppress(LocationNotFound):
+            return _lookup_code(query, trailing["code"].upper()), True
+        return replace(_lookup_text(query, trailing["rest"])[0], approximate=True), False
     return _lookup_text(query)
 
 

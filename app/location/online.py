@@ -14,7 +14,8 @@ from typing import Any, Mapping
 from geopy.extra.rate_limiter import RateLimiter
 
 from app.location.gazetteer import lookup
-from app.location.places import GeocodeResult, LocationNotFound, fold, parse_coordinates, validated_query
+from app.location.places import (GeocodeResult, LocationNotFound, OutsideCoverage, fold, parse_coordinates,
+                                 validated_query)
 
 def _call_geocoder(geocoder: Any, query: str, **kwargs: Any) -> Any:
     return geocoder.geocode(query, **kwargs)
@@ -81,6 +82,8 @@ class Geocoder:
         query = validated_query(query)
         try:
             offline, complete = lookup(query)
+        except OutsideCoverage:
+            raise  # Nominatim is asked for Canada and the US only: it cannot help
         except LocationNotFound:
             offline, complete = None, False
         if not complete and self.online:

@@ -10,9 +10,11 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from app.location import messages
+from app.location.messages import say
+
 MAX_QUERY_LENGTH = 200
-NOT_FOUND_MESSAGE = ("We could not find that place. Try a city and province/state, "
-                     "or a postal/ZIP code.")
+NOT_FOUND_MESSAGE = messages.NOT_FOUND
 ATTRIBUTION_GEONAMES = "Place data © GeoNames (geonames.org), CC BY 4.0"
 ATTRIBUTION_STATCAN = "Contains information licensed under the Statistics Canada Open Licence"
 ATTRIBUTION_OSM = "© OpenStreetMap contributors"
@@ -22,6 +24,9 @@ COUNTRY_ALIASES = {"canada": "CA", "ca": "CA", "usa": "US", "us": "US", "united 
 # Abbreviations people type in place names. "Saint", "Sainte", "St." and "Ste."
 # all collapse to one token so "Sault St. Marie" still finds "Sault Ste. Marie".
 TOKEN_SYNONYMS = {"st": "saint", "ste": "saint", "sainte": "saint", "mt": "mount", "ft": "fort"}
+# Names people use that GeoNames does not list for the place (keys and values are place keys).
+PLACE_NICKNAMES = {"nyc": "new york city", "new york": "new york city",
+                   "quebec city": "quebec", "ville de quebec": "quebec"}
 
 
 class LocationError(ValueError):
@@ -33,6 +38,15 @@ class LocationNotFound(LocationError):
 
     def __init__(self, message: str = NOT_FOUND_MESSAGE):
         super().__init__(message)
+
+
+class OutsideCoverage(LocationNotFound):
+    """A place in a country the centre list does not cover ("Paris, France"); no online
+    lookup can help, since the centres themselves are in Canada and the US only."""
+
+    def __init__(self, country: str):
+        super().__init__(say(messages.OUTSIDE_COVERAGE, country=country))
+        self.country = country
 
 
 @dataclass(frozen=True)
@@ -62,8 +76,7 @@ _ATTRIBUTION_BY_SOURCE = {
 }
 
 
-def _parse_coordinate(value: Any, name: str, bound: int) -> float:
-    message = f"{name} must be a number between -{bound} and {bound}."
+def _parse_coordinate(value: Any, message: str, bound: int) -> float:
     if isinstance(value, bool):
         raise LocationError(message)
     try:
@@ -77,7 +90,8 @@ def _parse_coordinate(value: Any, name: str, bound: int) -> float:
 
 def parse_coordinates(latitude: Any, longitude: Any) -> tuple[float, float]:
     """Validate a point from a browser form, JSON or Nominatim (strings or numbers)."""
-    return _parse_coordinate(latitude, "Latitude", 90), _parse_coordinate(longitude, "Longitude", 180)
+    return (_parse_coordinate(latitude, messages.BAD_LATITUDE, 90),
+            _parse_coordinate(longitude, messages.BAD_LONGITUDE, 180))
 
 
 def fold(text: str) -> str:
@@ -93,10 +107,17 @@ def place_key(text: str) -> str:
     return " ".join(TOKEN_SYNONYMS.get(token, token) for token in fold(text).split())
 
 
+def search_key(text: str) -> str:
+    """`place_key` of what a person typed, with nicknames ("NYC", "Quebec City") replaced by
+    the name the gazetteer knows."""
+    key = place_key(text)
+    return PLACE_NICKNAMES.get(key, key)
+
+
 def validated_query(query: Any) -> str:
     if not isinstance(query, str) or not query.strip():
-        raise LocationError("Enter a city, a postal code or a ZIP code.")
+        raise LocationError(messages.ENTER_A_PLACE)
     query = " ".join(query.split())
     if len(query) > MAX_QUERY_LENGTH:
-        raise LocationError(f"That location is too long (at most {MAX_QUERY_LENGTH} characters).")
+        raise LocationError(say(messages.TOO_LONG, max=MAX_QUERY_LENGTH))
     return query

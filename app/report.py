@@ -1,0 +1,131 @@
+"""A one-page PDF of a result, made in memory with the response and stored nowhere.
+
+The point of it (issue 16): a patient can bring the early assessment to a doctor. fpdf2 writes
+it: pure Python (no system libraries or browser to install on the server), well maintained,
+and fast enough to build with every result (a few milliseconds for one page and one image).
+Helvetica, a PDF core font, needs no font file; it covers English and French once a few
+typographic characters outside its Latin-1 range are replaced.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import datetime
+
+from babel.dates import format_datetime
+from babel.numbers import format_decimal
+from flask_babel import gettext
+from fpdf import FPDF
+from PIL import Image
+
+from app.explain import Explanation
+from app.i18n import current_language
+
+# Characters the core font lacks -> the nearest it has.
+LATIN1_STAND_INS = str.maketrans({"\u202f": "\u00a0", "\u2009": " ", "\u2019": "'", "\u2018": "'",
+                                  "\u201c": '"', "\u201d": '"', "\u2026": "...", "\u2013": "-",
+                                  "\u2014": "-", "\u2264": "<=", "\u2265": ">="})
+MARGIN_MM = 15
+SCAN_WIDTH_MM = 70
+SCAN_MAX_HEIGHT_MM = 62
+
+
+@dataclass(frozen=True)
+class ReportContent:
+    """Everything the report states, already in the request's language."""
+    created: datetime  # timezone-aware
+    model_version: str
+    explanation: Explanation
+    probabilities: list[tuple[str, str]]  # (class title, percent text)
+    most_likely_title: str
+    disclaimer: str
+    scan_png: bytes  # the scan with the outline drawn on it
+    centres: list[dict]  # nearest centres (empty without a location)
+
+
+def _latin1(text: str) -> str:
+    return text.translate(LATIN1_STAND_INS)
+
+
+class _Report(FPDF):
+    """A4 portrait with the few text styles the report uses."""
+
+    def __init__(self):
+        super().__init__(format="A4")
+        self.set_margins(MARGIN_MM, MARGIN_MM)
+        self.set_auto_page_break(True, margin=MARGIN_MM)
+        self.add_page()
+
+    def heading(self, text: str, size: float = 12) -> None:
+        self.set_font("Helvetica", "B", size)
+        self.multi_cell(0, size * 0.5, _latin1(text), align="L", new_x="LMARGIN")
+        self.ln(1)
+
+    def paragraph(self, text: str, size: float = 9.5, style: str = "", width: float = 0) -> None:
+        self.set_font("Helvetica", style, size)
+        self.multi_cell(width, size * 0.48, _latin1(text), align="L", new_x="LMARGIN")
+        self.ln(1.2)
+
+
+def build_report(content: ReportContent) -> bytes:
+    """The PDF's bytes."""
+    pdf = _Report()
+    pdf.set_title(_latin1(gettext("Breast ultrasound check: report")))
+    pdf.heading(gettext("Breast ultrasound check: report"), size=15)
+    when = format_datetime(content.created, "long", tzinfo=content.created.tzinfo, locale=current_language())
+    pdf.paragraph(gettext("Date and time: %(when)s. Model version: %(version)s.", when=when,
+                          version=content.model_version), size=9)
+    pdf.set_fill_color(255, 244, 224)
+    pdf.set_font("Helvetica", "B", 10)
+    pdf.multi_cell(0, 5, _latin1(content.disclaimer), fill=True, align="L", new_x="LMARGIN",
+                   padding=(2, 3, 2, 3))
+    pdf.ln(3)
+    _decision(pdf, content)
+    _next_steps(pdf, content.explanation)
+    if content.centres:
+        _centres(pdf, content.centres)
+    pdf.paragraph(gettext("Made by the breast ultrasound check web app. Nothing of your scan was kept on "
+                          "the server: this file is the only copy."), size=8)
+    return bytes(pdf.output())
+
+
+def _decision(pdf: _Report, content: ReportContent) -> None:
+    """Headline and notes, then the scan beside the probabilities."""
+    explanation = content.explanation
+    pdf.heading(explanation.headline, size=13)
+    for note in (explanation.flag_note, explanation.uncertain_note):
+        if note:
+            pdf.paragraph(note, style="B")
+    top = pdf.get_y()
+    with Image.open(io.BytesIO(content.scan_png)) as scan:
+        width, height = scan.size
+    image = pdf.image(io.BytesIO(content.scan_png), x=MARGIN_MM, y=top,
+                      w=min(SCAN_WIDTH_MM, SCAN_MAX_HEIGHT_MM * width / height))
+    column_x = MARGIN_MM + SCAN_WIDTH_MM + 6
+    pdf.set_xy(column_x, top)
+    pdf.set_left_margin(column_x)
+    pdf.heading(gettext("How sure the model is"), size=10.5)
+    for title, shown in content.probabilities:
+        style = "B" if title == content.most_likely_title else ""
+        pdf.paragraph(gettext("%(name)s: %(value)s", name=title, value=shown), style=style)
+    pdf.paragraph(explanation.accuracy_note, size=8.5)
+    pdf.set_left_margin(MARGIN_MM)
+    pdf.set_xy(MARGIN_MM, max(pdf.get_y(), top + image.rendered_height) + 4)
+    pdf.heading(gettext("What this means"), size=11)
+    pdf.paragraph(explanation.summary)
+
+
+def _next_steps(pdf: _Report, explanation: Explanation) -> None:
+    pdf.heading(gettext("What to do next"), size=11)
+    for number, step in enumerate(explanation.next_steps, 1):
+        pdf.paragraph(f"{number}. {step}")
+
+
+def _centres(pdf: _Report, centres: list[dict]) -> None:
+    pdf.heading(gettext("Cancer centres near you"), size=11)
+    for centre in centres:
+        line = gettext("%(name)s, %(km)s km away: %(address)s, %(city)s, %(region)s %(postal_code)s",
+                       name=centre["name"], km=format_decimal(centre["distance_km"], locale=current_language()),
+                       address=centre["address"],
+                       city=centre["city"], region=centre["region"], postal_code=centre["postal_code"])
+        pdf.paragraph(f"{line}. {centre['phone']}" if centre.get("phone") else line, size=9)

@@ -1,0 +1,141 @@
+"""Fit the learned input check (`python -m training input-check`); see inference/input_check.py.
+
+1. Build ImageNet EfficientNet-Lite0 (training/pretrained.py), global-average-pooled, and export
+   it to LiteRT (`models/input_check.tflite`).
+2. Run the exported file (what serves) on the training scans of every source: BUSI and BUS-BRA.
+3. Store their unit-length features (float16) in `models/input_check.npz`; an upload's score
+   is its mean cosine distance to its `NEIGHBOURS` nearest training scans. (Chosen over a
+   Mahalanobis distance in PCA space, which let photos through: see README, "Is it an
+   ultrasound?", for the comparison.)
+4. Score the validation scans of every source; the refusal threshold is the smallest distance
+   that refuses at most 1% of each source's validation scans, "unfamiliar" starts at the
+   largest of the sources' 97.5th percentiles.
+5. Write the card's ``input_check`` section (method, files and checksums, thresholds, reference
+   counts, validation refusals). Only that section is touched, so this runs after `export`.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from inference.input_check import (CARD_FILE, CARD_SECTION, FEATURE_FILE, REFERENCE_FILE, InputCheckSettings,
+                                   Reference, check_input, sha256)
+from inference.paths import BUSI_DIR, REPO_ROOT, SHARED_DATA, SPLIT_MANIFEST
+from inference.preprocessing import to_gray_array
+
+BUSBRA_DIR = SHARED_DATA / "busbra"
+BUSBRA_MANIFEST = REPO_ROOT / "training" / "split_manifest_busbra.json"
+VARIANT = "lite0"
+SQUARE_SIZE, INPUT_SIZE = 256, 224
+NEIGHBOURS = 5
+MAX_REFUSED_SHARE = 0.01  # of each source's validation scans
+UNFAMILIAR_QUANTILE = 0.975
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    root: Path
+    manifest: Path
+
+    def keys(self, split: str) -> list[str]:
+        records = json.loads(self.manifest.read_text())["images"]
+        return sorted(r["key"] for r in records if r["split"] == split)
+
+    def gray(self, key: str) -> np.ndarray:
+        with Image.open(self.root / key) as image:
+            return to_gray_array(image)
+
+
+SOURCES = (Source("busi", BUSI_DIR, SPLIT_MANIFEST), Source("busbra", BUSBRA_DIR, BUSBRA_MANIFEST))
+
+
+def build_feature_model():
+    """ImageNet EfficientNet-Lite0 on raw RGB [0, 255], average-pooled to 1280 features."""
+    from training.pretrained import build_efficientnet_lite
+
+    return build_efficientnet_lite(VARIANT, (INPUT_SIZE, INPUT_SIZE, 3), weights="imagenet", pooling="avg",
+                                   name="input_check_features")
+
+
+def export_feature_model(path: Path, float16: bool = True):
+    """The Keras feature model, exported to LiteRT at `path`; returns the Keras model."""
+    from training.export import to_litert
+
+    model = build_feature_model()
+    to_litert(model, path, float16=float16)
+    return model
+
+
+def features_of(model, grays) -> np.ndarray:
+    """(n, features) from a LiteRT/Keras-like callable taking a batch of one."""
+    return np.stack([np.asarray(model(check_input(g, SQUARE_SIZE, INPUT_SIZE)[None])).reshape(-1) for g in grays])
+
+
+def source_features(model, source: Source, split: str) -> np.ndarray:
+    return features_of(model, (source.gray(key) for key in source.keys(split)))
+
+
+def refusal_threshold(scores: np.ndarray, max_share: float = MAX_REFUSED_SHARE) -> float:
+    """The smallest distance above which at most `max_share` of `scores` lie."""
+    allowed = math.floor(max_share * len(scores))
+    return float(np.sort(scores)[::-1][allowed])
+
+
+def choose_thresholds(val_scores: dict[str, np.ndarray]) -> tuple[float, float]:
+    """(unfamiliar_above, refuse_above) that hold for every source's validation scores."""
+    refuse = max(refusal_threshold(s) for s in val_scores.values())
+    unfamiliar = max(float(np.quantile(s, UNFAMILIAR_QUANTILE)) for s in val_scores.values())
+    return min(unfamiliar, refuse), refuse
+
+
+def ceil4(value: float) -> float:
+    """Rounded up to 4 decimals (the card's precision), so no validation scan crosses a threshold."""
+    return math.ceil(value * 1e4) / 1e4
+
+
+def fit_input_check(models_dir: Path, float16: bool = True, neighbours: int = NEIGHBOURS) -> dict:
+    """Export, extract, fit, choose thresholds and write the card section; returns the section."""
+    from inference.pipeline import LiteRTModel
+
+    start = time.time()
+    feature_path = models_dir / FEATURE_FILE
+    export_feature_model(feature_path, float16=float16)
+    litert = LiteRTModel(feature_path, 1)
+    train = {s.name: source_features(litert, s, "train") for s in SOURCES}
+    val = {s.name: source_features(litert, s, "val") for s in SOURCES}
+    reference = Reference.fit(np.concatenate(list(train.values())), neighbours)
+    reference_path = models_dir / REFERENCE_FILE
+    reference.save(reference_path)
+    val_scores = {name: reference.scores(f) for name, f in val.items()}
+    unfamiliar, refuse = choose_thresholds(val_scores)
+    settings = InputCheckSettings(
+        method="knn_cosine", feature_model=FEATURE_FILE, feature_model_sha256=sha256(feature_path),
+        reference=REFERENCE_FILE, reference_sha256=sha256(reference_path), square_size=SQUARE_SIZE,
+        input_size=INPUT_SIZE, neighbours=neighbours, unfamiliar_above=ceil4(unfamiliar), refuse_above=ceil4(refuse))
+    section = settings.card_section() | {
+        "description": ("Mean cosine distance of the upload's ImageNet EfficientNet-Lite0 features "
+                        f"(average-pooled, {'float16' if float16 else 'float32'} LiteRT) to its {neighbours} "
+                        "nearest training scans of every source. "
+                        "Refused above refuse_above (at most 1% of each source's validation scans), "
+                        "answered but flagged unfamiliar above unfamiliar_above "
+                        f"(largest per-source {UNFAMILIAR_QUANTILE:.1%} validation quantile)."),
+        "feature_model_bytes": feature_path.stat().st_size,
+        "reference_counts": {name: len(f) for name, f in train.items()},
+        "validation": {name: {"scans": len(s), "refused": int((s > refuse).sum()),
+                              "unfamiliar": int(((s > unfamiliar) & (s <= refuse)).sum())}
+                       for name, s in val_scores.items()},
+    }
+    card_path = models_dir / CARD_FILE
+    card = json.loads(card_path.read_text())
+    card[CARD_SECTION] = section
+    card_path.write_text(json.dumps(card, indent=1) + "\n")
+    print(json.dumps(section, indent=1))
+    print(f"input check fitted in {time.time() - start:.0f} s")
+    return section
