@@ -5,7 +5,6 @@ import base64
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_file
 
-from app.errors import InputError
 from app.explain import disclaimer
 from app.imaging import lesion_summary, mask_png
 from app.location.centres import locate_and_find

@@ -10,7 +10,7 @@ import warnings
 
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from app.dicom import decode_dicom, is_dicom
 from app.input_errors import InputError, check_size, too_many_pixels, unreadable_image

@@ -22,19 +22,21 @@ from pathlib import Path
 import numpy as np
 
 from inference.input_check import REFUSED, UNFAMILIAR, InputCheck
-from inference.paths import MODELS_DIR
+from inference.paths import BUSBRA_DIR, BUSI_DIR, MODELS_DIR
 from inference.preprocessing import to_gray_array
 
 
-def measure_sources(check: InputCheck) -> tuple[dict, list[float]]:
-    from training.input_check import SOURCES
+def measure_sources(check: InputCheck, roots: list[Path]) -> tuple[dict, list[float]]:
+    from training import data
+    from training.sources import Source
 
     results, latencies = {}, []
-    for source in SOURCES:
+    for source in map(Source.open, roots):
         for split in ("val", "test"):
             verdicts = []
-            for key in source.keys(split):
-                gray = source.gray(key)
+            wanted = {r["key"] for r in source.manifest["images"] if r["split"] == split}
+            for sample in (s for s in data.find_samples(source.root) if s.key in wanted):
+                gray = data.load_image(sample)
                 start = time.perf_counter()
                 verdicts.append(check.check_gray(gray))
                 latencies.append((time.perf_counter() - start) * 1000)
@@ -67,11 +69,12 @@ def measure_non_ultrasound(check: InputCheck) -> tuple[dict, list[dict]]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.measure_input_check", description=__doc__.split("\n")[0])
     parser.add_argument("--models", type=Path, default=MODELS_DIR)
+    parser.add_argument("--data", type=Path, nargs="+", default=[BUSI_DIR, BUSBRA_DIR], help="data-set folders")
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     args = parser.parse_args(argv)
     check = InputCheck.load(args.models)
     print(f"thresholds: unfamiliar above {check.settings.unfamiliar_above}, refused above {check.settings.refuse_above}")
-    scans, latencies = measure_sources(check)
+    scans, latencies = measure_sources(check, args.data)
     print("\nreal scans                scans  refused        unfamiliar     score median / max")
     for name, r in scans.items():
         print(f"{name:24s} {r['scans']:6d}  {r['refused']:3d} ({r['refused'] / r['scans']:6.1%})  "

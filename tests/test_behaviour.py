@@ -72,7 +72,8 @@ def reassembled(path: Path, card: dict) -> tuple[str, np.ndarray, np.ndarray]:
     height, width = gray.shape
     side = sizes["square"]
     square = cv2.resize(gray, (side, side), interpolation=cv2.INTER_AREA if min(gray.shape) >= side else cv2.INTER_LINEAR)
-    small = cv2.resize(square, (sizes["unet"], sizes["unet"]), interpolation=cv2.INTER_AREA) / np.float32(255)
+    assert sizes["unet_kind"] == "gray_pixels" and sizes["classifier_kind"] == "two_view", "re-write for this recipe"
+    small = cv2.resize(square, (sizes["unet"], sizes["unet"]), interpolation=cv2.INTER_AREA).astype(np.float32)
     probability = cv2.resize(_run(MODELS / "unet.tflite", small[None, ..., None])[..., 0], (side, side),
                              interpolation=cv2.INTER_LINEAR)
     count, blob_of, _, _ = cv2.connectedComponentsWithStats((probability > 0.5).astype(np.uint8), connectivity=8)
@@ -83,11 +84,7 @@ def reassembled(path: Path, card: dict) -> tuple[str, np.ndarray, np.ndarray]:
             kept[pixels] = probability[pixels]
     mask = cv2.resize(kept, (width, height), interpolation=cv2.INTER_LINEAR) > 0.5
 
-    size = (sizes["classifier"], sizes["classifier"])
-    scan = cv2.resize(square, size, interpolation=cv2.INTER_AREA).astype(np.float32)
-    lesion = cv2.resize((kept > 0.5).astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
-    widened = cv2.dilate(lesion, np.ones((9, 9), np.uint8))
-    inputs = np.dstack([scan, scan * widened, lesion * np.float32(255)])[None]
+    inputs = np.dstack([_resize(square, sizes["classifier"]), _resize(_lesion_view(square, kept > 0.5), sizes["classifier"])])[None]
     logits = _run(MODELS / "classifier.tflite", inputs)
     if card["inference"]["flip_average"]:
         logits = (logits + _run(MODELS / "classifier.tflite", inputs[:, :, ::-1])) / 2
@@ -97,6 +94,23 @@ def reassembled(path: Path, card: dict) -> tuple[str, np.ndarray, np.ndarray]:
     flagged = probabilities[malignant] >= card["decision"]["malignant_threshold"]
     label = classes[malignant if flagged else int(probabilities.argmax())]
     return label, probabilities, mask & (label != "normal")
+
+
+def _resize(image: np.ndarray, side: int) -> np.ndarray:
+    shrink = image.shape[0] >= side
+    return cv2.resize(image, (side, side), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR).astype(np.float32)
+
+
+def _lesion_view(square: np.ndarray, lesion: np.ndarray) -> np.ndarray:
+    """Twice the lesion's bounding box (at least 64 px), centred, moved inside the square; all of it if no lesion."""
+    if not lesion.any():
+        return square
+    rows, cols = np.nonzero(lesion)
+    height, width = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+    side = min(len(square), max(64, round(2 * max(height, width))))
+    top = min(max(round((rows.min() + rows.max() + 1) / 2 - side / 2), 0), len(square) - side)
+    left = min(max(round((cols.min() + cols.max() + 1) / 2 - side / 2), 0), len(square) - side)
+    return square[top:top + side, left:left + side]
 
 
 @pytest.mark.parametrize("kind", sorted(SCANS))

@@ -44,6 +44,9 @@ def test_model_card_and_reports_are_rendered_from_their_json():
 
     card = json.loads((MODELS_DIR / "model_card.json").read_text())
     assert (MODELS_DIR / "README.md").read_text() == model_card.render(card)
-    for report_dir, split in ((REPO / "reports", "test"), (REPO / "reports" / "val", "val")):
+    folders = [(REPO / "reports" / source, "test") for source in card["data"]]
+    folders += [(REPO / "reports" / "val" / source, "val") for source in card["data"]]
+    for report_dir, split in folders:
         results = json.loads((report_dir / f"metrics_{split}.json").read_text())
+        assert results == card["metrics"][f"{results['source']}_{split}"]
         assert (report_dir / "README.md").read_text() == model_card.render_report(results, card)

@@ -11,7 +11,7 @@ from PIL import Image
 from app.errors import InputError
 from app.imaging import (OVERLAY_MAX_SIDE, decode_upload, lesion_summary, mask_png, OUTLINE_RGB, overlay_png,
                          scan_and_outline_pngs)
-from conftest import SCANS, require_busi
+from conftest import SCANS
 from upload_samples import encode, exif_rotated, scan
 
 LIMITS = {"max_pixels": 16_000_000, "min_side": 64}

@@ -75,7 +75,7 @@ def cmd_input_check(args):
     """Fit the learned input check on every source's training scans; writes its card section (run after export)."""
     from training import input_check
 
-    input_check.fit_input_check(Path(args.models), float16=not args.float32)
+    input_check.fit_input_check(Path(args.models), _sources(args), float16=not args.float32)
 
 
 def cmd_all(args):

@@ -22,7 +22,7 @@ import imagehash
 import numpy as np
 from PIL import Image
 
-from inference.preprocessing import resize_for_model, to_gray_array
+from inference.preprocessing import to_gray_array
 from inference.settings import CLASS_NAMES
 
 SPLIT_FRACTIONS = {"test": 0.15, "val": 0.15}  # the rest is train

@@ -19,6 +19,8 @@ from training import card as model_card  # noqa: E402
 from training import data  # noqa: E402
 from training.metrics import dice, expected_calibration_error, iou, pixel_accuracy, reliability_bins  # noqa: E402
 from training.sources import Source  # noqa: E402
+from training.summary import public_summary  # noqa: E402
+from inference.public_summary import SECTION  # noqa: E402
 
 NORMAL = CLASS_NAMES.index("normal")
 
@@ -172,16 +174,31 @@ def write_reports(sources: list[Source], models_dir: Path, run_dir: Path, report
     """Score the bundled models on `split` of every source: a report folder per source
     (`reports/<source>/` for test, `reports/<split>/<source>/` otherwise) and the card's metrics."""
     pipeline = Pipeline.load(models_dir)
+    card_path = models_dir / CARD_FILE
+    evaluated = []
     for source in sources:
         folder = report_dir / source.name if split == "test" else report_dir / split / source.name
         results = evaluate_source(pipeline, source, run_dir, folder, split)
-        card_path = models_dir / CARD_FILE
+        evaluated.append(results)
         card = json.loads(card_path.read_text())
         (folder / "README.md").write_text(model_card.render_report(results, card))
         card.setdefault("metrics", {})[f"{source.name}_{split}"] = results
-        card_path.write_text(json.dumps(card, indent=2) + "\n")
+        card_path.write_text(json.dumps(card, indent=1) + "\n")
         print(model_card.render_report(results, card), flush=True)
+    if split == "test":
+        card = json.loads(card_path.read_text())
+        card[SECTION] = public_summary(pooled(evaluated), " and ".join(r["source"] for r in evaluated)).as_card_section()
+        card_path.write_text(json.dumps(card, indent=1) + "\n")
     model_card.write(models_dir)
+
+
+def pooled(evaluated: list[dict]) -> dict:
+    """Every source's test scans as one split (reported-label confusion and accuracy), for the
+    one accuracy and missed-lesion rate the patient texts state."""
+    confusion = np.sum([r["classification"]["confusion"] for r in evaluated], axis=0)
+    return {"split": evaluated[0]["split"],
+            "classification": {"confusion": confusion.tolist(), "n": int(confusion.sum()),
+                               "accuracy": float(np.trace(confusion) / confusion.sum())}}
 
 
 def evaluate_source(pipeline: Pipeline, source: Source, run_dir: Path, folder: Path, split: str) -> dict:

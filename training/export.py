@@ -129,7 +129,7 @@ def export_models(run_dir: Path, models_dir: Path, sources: list[Source]) -> dic
     reference = Pipeline(keras_runner(keras_models["unet"]), keras_runner(keras_models["classifier"]), settings)
     files = {name: file_facts(models_dir / name) for name in (UNET_FILE, CLASSIFIER_FILE)}
     card = model_card(run, settings, files, agreement(reference, Pipeline(*litert, settings), images))
-    (models_dir / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
+    (models_dir / CARD_FILE).write_text(json.dumps(card, indent=1) + "\n")
     print(json.dumps({"calibration": card["calibration"], "decision": card["decision"]}), flush=True)
     return card
 
@@ -141,7 +141,7 @@ def model_card(run: TrainingRun, settings: InferenceSettings, files: dict, agree
             "classes": list(CLASS_NAMES), **settings.card_sections()}
     card["input"].update(unet_channels=list(UNET_INPUTS[settings.unet_input].channels),
                          classifier_channels=list(CLASSIFIER_INPUTS[settings.classifier_input].channels))
-    card["calibration"]["method"] = "temperature scaling on the validation split"
+    card["calibration"]["method"] = "temperature scaling on the validation splits of every source together"
     card["decision"].update(rule="malignant when its calibrated probability reaches the threshold, "
                                  "else the most probable class",
                             malignant_recall_target_on_validation=MALIGNANT_RECALL_TARGET,
