@@ -119,3 +119,16 @@ def test_openapi_document_matches_the_centres_answers(client):
     error = get(client, location="Paris, France").get_json()["error"]
     assert set(error) <= set(schemas["Error"]["properties"]["error"]["properties"])
     assert error["code"] in schemas["Error"]["properties"]["error"]["properties"]["code"]["examples"]
+
+
+def test_location_answers_follow_accept_language(client):
+    """The centre search's sentences are translated like every other message (French here)."""
+    english = client.get("/api/v1/centres", query_string={"location": "Paris, France"}).get_json()["error"]
+    french = client.get("/api/v1/centres", query_string={"location": "Paris, France"},
+                        headers={"Accept-Language": "fr-CA,fr;q=0.9"}).get_json()["error"]
+    assert english["message"].startswith("France is outside this search")
+    assert "n’est pas couvert par cette recherche" in french["message"]
+    assert "seulement le Canada et les États-Unis" in french["coverage"]["message"]
+    far = client.get("/api/v1/centres", query_string={"location": "Anchorage, AK"},
+                     headers={"Accept-Language": "fr"}).get_json()
+    assert any(notice.startswith("Le centre de cancérologie le plus proche") for notice in far["notices"])

@@ -11,7 +11,7 @@ from geopy.location import Location
 from app.location import messages, online
 from app.location.centres import DATA_FILE, FAR_FROM_CENTRES_KM, load_centres, locate_and_find, nearest
 from app.location.online import Geocoder
-from app.location.places import NOT_FOUND_MESSAGE, LocationError, LocationNotFound
+from app.location.places import LocationError, LocationNotFound
 from geo_helpers import haversine_km, no_network  # noqa: F401 (fixture)
 
 
@@ -205,7 +205,7 @@ def test_typed_location_result_has_the_documented_shape():
 def test_unknown_place_raises_not_found_with_the_user_message():
     with pytest.raises(LocationNotFound) as info:
         locate_and_find("Xyzzyville")
-    assert str(info.value) == NOT_FOUND_MESSAGE
+    assert str(info.value) == messages.NOT_FOUND
 
 
 @pytest.mark.parametrize("limit", [0, 11, -1, "abc", "", None, 2.5, True, "3.0"])

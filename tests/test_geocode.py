@@ -10,7 +10,8 @@ from geopy.location import Location
 from app.location import gazetteer, online
 from app.location.gazetteer import geocode_offline
 from app.location.online import Geocoder
-from app.location.places import (NOT_FOUND_MESSAGE, GeocodeResult, LocationError, LocationNotFound, fold,
+from app.location import messages
+from app.location.places import (GeocodeResult, LocationError, LocationNotFound, fold,
                                  parse_coordinates, place_key)
 from geo_helpers import haversine_km as km, no_network  # noqa: F401 (fixture)
 
@@ -131,7 +132,7 @@ def test_urban_fsa_with_a_bad_geonames_point_uses_the_statcan_centroid():
 def test_unknown_places_raise_location_not_found_with_the_user_message(query):
     with pytest.raises(LocationNotFound) as info:
         geocode_offline(query)
-    assert str(info.value) == NOT_FOUND_MESSAGE
+    assert str(info.value) == messages.NOT_FOUND
     assert isinstance(info.value, LocationError) and isinstance(info.value, ValueError)
 
 

@@ -118,16 +118,16 @@ def _locate(location: str | None, latitude: Any, longitude: Any, geocoder: Geoco
         return geocoder.geocode(location)
     if not _blank(latitude) and not _blank(longitude):
         lat, lon = parse_coordinates(latitude, longitude)
-        return GeocodeResult("", messages.BROWSER_POSITION, lat, lon, "browser")
+        return GeocodeResult("", say(messages.BROWSER_POSITION), lat, lon, "browser")
     if not _blank(latitude) or not _blank(longitude):
-        raise LocationError(messages.HALF_A_POSITION)
-    raise LocationError(messages.ENTER_A_PLACE_OR_SHARE)
+        raise LocationError(say(messages.HALF_A_POSITION))
+    raise LocationError(say(messages.ENTER_A_PLACE_OR_SHARE))
 
 
 def _notices(centres: list[dict[str, Any]], position_ignored: bool) -> list[str]:
     """Sentences to show above the list: the typed place won; the nearest centre is far;
     only the first ones are near (Iqaluit: its hospital, then Quebec 1,700 km away)."""
-    notices = [messages.TYPED_PLACE_USED] if position_ignored else []
+    notices = [say(messages.TYPED_PLACE_USED)] if position_ignored else []
     distances = [centre["distance_km"] for centre in centres]
     if distances and distances[0] > FAR_FROM_CENTRES_KM:
         notices.append(say(messages.FAR_FROM_CENTRES, distance=f"{distances[0]:,.0f}"))

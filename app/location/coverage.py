@@ -14,6 +14,7 @@ from typing import Any
 import pycountry
 
 from app.location import messages
+from app.location.messages import say
 from app.location.places import COUNTRY_ALIASES, COUNTRY_NAMES, fold
 
 COVERED_COUNTRIES = ("CA", "US")
@@ -30,7 +31,7 @@ def coverage() -> dict[str, Any]:
     """What every centres answer (and every location error) says about coverage."""
     return {"countries": list(COVERED_COUNTRIES),
             "names": [COUNTRY_NAMES[code] for code in COVERED_COUNTRIES],
-            "message": messages.COVERAGE}
+            "message": say(messages.COVERAGE)}
 
 
 @lru_cache(maxsize=1)

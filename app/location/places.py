@@ -14,7 +14,6 @@ from app.location import messages
 from app.location.messages import say
 
 MAX_QUERY_LENGTH = 200
-NOT_FOUND_MESSAGE = messages.NOT_FOUND
 ATTRIBUTION_GEONAMES = "Place data © GeoNames (geonames.org), CC BY 4.0"
 ATTRIBUTION_STATCAN = "Contains information licensed under the Statistics Canada Open Licence"
 ATTRIBUTION_OSM = "© OpenStreetMap contributors"
@@ -36,8 +35,8 @@ class LocationError(ValueError):
 class LocationNotFound(LocationError):
     """Valid input that no gazetteer (or Nominatim, when enabled) knows."""
 
-    def __init__(self, message: str = NOT_FOUND_MESSAGE):
-        super().__init__(message)
+    def __init__(self, message: str | None = None):
+        super().__init__(message or say(messages.NOT_FOUND))
 
 
 class OutsideCoverage(LocationNotFound):
@@ -90,8 +89,8 @@ def _parse_coordinate(value: Any, message: str, bound: int) -> float:
 
 def parse_coordinates(latitude: Any, longitude: Any) -> tuple[float, float]:
     """Validate a point from a browser form, JSON or Nominatim (strings or numbers)."""
-    return (_parse_coordinate(latitude, messages.BAD_LATITUDE, 90),
-            _parse_coordinate(longitude, messages.BAD_LONGITUDE, 180))
+    return (_parse_coordinate(latitude, say(messages.BAD_LATITUDE), 90),
+            _parse_coordinate(longitude, say(messages.BAD_LONGITUDE), 180))
 
 
 def fold(text: str) -> str:
@@ -116,7 +115,7 @@ def search_key(text: str) -> str:
 
 def validated_query(query: Any) -> str:
     if not isinstance(query, str) or not query.strip():
-        raise LocationError(messages.ENTER_A_PLACE)
+        raise LocationError(say(messages.ENTER_A_PLACE))
     query = " ".join(query.split())
     if len(query) > MAX_QUERY_LENGTH:
         raise LocationError(say(messages.TOO_LONG, max=MAX_QUERY_LENGTH))
