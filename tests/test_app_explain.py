@@ -149,6 +149,9 @@ def test_the_bundled_card_states_its_own_test_numbers():
 
     from inference.paths import MODELS_DIR
 
+    from training.evaluate import pooled
+
     card = json.loads((MODELS_DIR / "model_card.json").read_text())
     stated = PublicSummary.from_card(card)
-    assert stated == public_summary(card["metrics"]["test"], card["data"]["dataset"])
+    tests = [card["metrics"][f"{source}_test"] for source in card["data"]]
+    assert stated == public_summary(pooled(tests), " and ".join(card["data"]))

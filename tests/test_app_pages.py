@@ -49,22 +49,28 @@ def test_result_page_says_when_the_model_is_uncertain(submit_form, app, force_pr
     assert re.search(r'class="probability-value">59%', page)
 
 
-def test_flagged_result_names_the_most_likely_class_and_the_flag_before_the_scan(submit_form, force_probabilities):
-    force_probabilities({"benign": 0.77, "malignant": 0.20, "normal": 0.03})
+def test_flagged_result_names_the_most_likely_class_and_the_flag_before_the_scan(app, submit_form,
+                                                                                 force_probabilities):
+    threshold = app.extensions["pipeline"].settings.malignant_threshold
+    malignant = round(threshold + 0.02, 2)  # flagged, yet benign stays the most probable class
+    force_probabilities({"benign": 0.97 - malignant, "malignant": malignant, "normal": 0.03})
     page = html.unescape(submit_form(SCANS["benign"].read_bytes()).get_data(as_text=True))
     headline = re.search(r'<h2 id="headline">([^<]+)</h2>', page).group(1)
     assert headline == "Most likely benign (not cancer), but flagged for a doctor's review"
     assert re.search(r'id="most-likely">Benign \(not cancer\)<', page)
-    flag = page.index("a 20% chance of cancer is enough to check, and the model estimates 20% for this scan")
+    flag = page.index(f"a {round(100 * threshold)}% chance of cancer is enough to check, and the model "
+                      f"estimates {round(100 * malignant)}% for this scan")
     assert flag < page.index('id="overlay"')
     assert 'class="card result result-malignant"' in page  # the reported label stays malignant
-    assert "right about 64 times in 100" in page  # the bundled card's test accuracy, 0.636
+    stated = app.extensions["public_summary"]
+    assert f"right about {round(100 * stated.accuracy)} times in 100" in page  # the bundled card's test accuracy
 
 
-def test_normal_result_never_soothes(submit_form, force_probabilities):
+def test_normal_result_never_soothes(app, submit_form, force_probabilities):
     force_probabilities({"benign": 0.05, "malignant": 0.05, "normal": 0.90})
     page = html.unescape(submit_form(SCANS["normal"].read_bytes()).get_data(as_text=True))
-    assert "Most likely normal" in page and "about 20 times in 100" in page  # 16 of 81 test lesions
+    missed = round(100 * app.extensions["public_summary"].lesions_called_normal)  # the card's test rate
+    assert "Most likely normal" in page and f"about {missed} times in 100" in page
     assert "felt or seen" in page
     assert "reassur" not in page.lower() and "screening schedule" not in page
 

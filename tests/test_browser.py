@@ -108,15 +108,17 @@ def test_upload_shows_result_with_overlay_and_centres(page, live_url, tmp_path):
     page.screenshot(path=os.environ.get("BUSI_SCREENSHOT") or str(tmp_path / "result.png"), full_page=True)
 
 
-def test_flagged_result_headline(page, live_url, force_probabilities):
-    """Benign on top and malignant at the threshold: the headline says both, above the scan."""
-    force_probabilities({"benign": 0.77, "malignant": 0.20, "normal": 0.03})
+def test_flagged_result_headline(app, page, live_url, force_probabilities):
+    """Benign on top and malignant past the threshold: the headline says both, above the scan."""
+    threshold = app.extensions["pipeline"].settings.malignant_threshold
+    malignant = round(threshold + 0.02, 2)
+    force_probabilities({"benign": 0.97 - malignant, "malignant": malignant, "normal": 0.03})
     page.goto(live_url)
     page.set_input_files("#scan-file", str(SCANS["benign"]))
     page.click("#submit")
     page.wait_for_selector("#headline")
     assert page.locator("#headline").inner_text() == "Most likely benign (not cancer), but flagged for a doctor's review"
-    assert "a 20% chance of cancer is enough to check" in page.locator("#flag-note").inner_text()
+    assert f"a {round(100 * threshold)}% chance of cancer is enough to check" in page.locator("#flag-note").inner_text()
     assert page.locator("#most-likely").inner_text() == "Benign (not cancer)"
     flag_box, scan_box = page.locator("#flag-note").bounding_box(), page.locator("#overlay").bounding_box()
     assert flag_box["y"] + flag_box["height"] <= scan_box["y"]

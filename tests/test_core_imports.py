@@ -42,4 +42,4 @@ def test_training_help_works_without_the_training_requirements():
     train_help = run_python(block + "sys.argv = ['training', 'train', '--help']\n"
                                     "runpy.run_module('training', run_name='__main__')")
     assert train_help.returncode == 0, train_help.stderr
-    assert "--classifier-epochs" in train_help.stdout
+    assert "--epochs" in train_help.stdout and "--data DATA [DATA ...]" in train_help.stdout

@@ -97,7 +97,8 @@ def test_missed_lesion_metrics_classify_lesion_scans_with_an_empty_mask():
         return np.array([0.0, 4.0, 0.0]) if batch[0, ..., 0].mean() > 128 else np.array([0.0, 0.0, 4.0])
 
     pipeline = Pipeline(segmenter=None, classifier=classifier,
-                        settings=InferenceSettings(flip_average=False, malignant_threshold=1.0))
+                        settings=InferenceSettings(classifier_input="three_channel", classifier_size=192,
+                                                   flip_average=False, malignant_threshold=1.0))
     bright, dark = np.full((40, 50), 200, np.uint8), np.full((40, 50), 30, np.uint8)
     labels = np.array([1, 1, 0, 2])  # malignant (bright), malignant (dark), benign (dark), normal
     metrics = missed_lesion_metrics(pipeline, [bright, dark, dark, bright], labels)

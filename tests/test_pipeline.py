@@ -84,8 +84,8 @@ def test_settings_round_trip_through_the_card_and_a_missing_field_is_an_error():
     del card["mask"]["min_lesion_confidence"]
     with pytest.raises(ModelCardError, match="mask.min_lesion_confidence"):
         InferenceSettings.from_card(card)
-    unknown = {"classes": card["classes"], **InferenceSettings(classifier_input="two_view").card_sections()}
-    with pytest.raises(ModelCardError, match="two_view"):
+    unknown = {"classes": card["classes"], **InferenceSettings(classifier_input="four_view").card_sections()}
+    with pytest.raises(ModelCardError, match="four_view"):
         InferenceSettings.from_card(unknown)
 
 
