@@ -14,7 +14,7 @@ from inference.paths import MANIFEST_DIR, MODELS_DIR, REPO_ROOT
 from training.run import EPOCHS, SEED
 
 
-def _epochs(text: str) -> dict[str, int]:
+def epochs_argument(text: str) -> dict[str, int]:
     """"unet=1,fine_tune=2": the training recipe's epochs with these changed."""
     epochs = dict(EPOCHS)
     for item in filter(None, text.split(",")):
@@ -113,11 +113,12 @@ def main(argv=None):
                         choices=["efficientnet-lite0", "efficientnet-lite2", "efficientnetb3"])
     common.add_argument("--kind", default="two_view", choices=["two_view", "three_channel", "raw"],
                         help="how the classifier sees the scan and the UNet's mask")
-    common.add_argument("--epochs", type=_epochs, default=dict(EPOCHS),
+    common.add_argument("--epochs", type=epochs_argument, default=dict(EPOCHS),
                         help="change epochs of the recipe, e.g. unet=10,unet_fold=6,head=2,fine_tune=8")
-    common.add_argument("--stages", nargs="+", default=["classifier"],
+    common.add_argument("--stages", nargs="*", default=["classifier"],
                         choices=["classifier", "baseline", "classifier_busi_only"],
-                        help="classifiers to train after the UNet (baseline: raw scans, not bundled)")
+                        help="classifiers to train after the UNet (baseline: raw scans, not bundled); "
+                             "none: only the UNets and the cross-fitted masks")
     common.add_argument("--split", default="test", choices=["val", "test"], help="split to evaluate")
     common.add_argument("--float32", action="store_true", help="input-check: float32 feature model (default float16)")
     for name, func in [("split", cmd_split), ("train", cmd_train), ("export", cmd_export),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import math
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -41,6 +41,15 @@ FROZEN_PREFIXES = ("rescale", "stem", "block1", "block2", "block3", "stage1", "s
 STAGES = ("classifier", "baseline", "classifier_busi_only")
 
 
+@dataclass(frozen=True)
+class FineTuning:
+    """What the classifier's fine-tuning leaves frozen and which augmentations it skips
+    (the recipe's defaults; `benchmarks.classifier_recipe` measures the alternatives)."""
+
+    frozen_prefixes: tuple[str, ...] = FROZEN_PREFIXES
+    leave_out: frozenset[str] = frozenset()
+
+
 def dice_bce_loss(y_true, y_pred):
     """Binary cross-entropy plus soft Dice: BCE for pixels, Dice for the lesion's overlap."""
     bce = keras.losses.binary_crossentropy(y_true, y_pred)
@@ -65,10 +74,10 @@ def class_weights(labels: np.ndarray) -> dict[int, float]:
 class AugmentedBatches(keras.utils.PyDataset):
     """Shuffled, augmented batches built on the fly from the training squares."""
 
-    def __init__(self, squares, masks, make_example, seed: int, **kwargs):
+    def __init__(self, squares, masks, make_example, seed: int, leave_out: frozenset[str] = frozenset(), **kwargs):
         super().__init__(workers=DATA_WORKERS, **kwargs)
         self.squares, self.masks, self.make_example = squares, masks, make_example
-        self.augment = build_augmentation()
+        self.augment = build_augmentation(leave_out)
         self.augment.set_random_seed(seed)
         self.rng = np.random.default_rng(seed)
         self.order = self.rng.permutation(len(squares))
@@ -198,13 +207,13 @@ def cross_fitted_masks(run: TrainingRun, run_dir: Path, train: SplitData, val: S
     return predicted
 
 
-def _set_backbone_trainable(model: keras.Model, fine_tune: bool) -> None:
-    """Phase 1 freezes the whole backbone; phase 2 unfreezes it but FROZEN_PREFIXES and batch norms."""
+def _set_backbone_trainable(model: keras.Model, fine_tune: bool, frozen_prefixes: tuple[str, ...]) -> None:
+    """Phase 1 freezes the whole backbone; phase 2 unfreezes it but `frozen_prefixes` and batch norms."""
     backbone = model.get_layer("backbone")
     backbone.trainable = fine_tune
     if fine_tune:
         for layer in backbone.layers:
-            if isinstance(layer, layers.BatchNormalization) or layer.name.startswith(FROZEN_PREFIXES):
+            if isinstance(layer, layers.BatchNormalization) or layer.name.startswith(frozen_prefixes):
                 layer.trainable = False
 
 
@@ -218,7 +227,7 @@ def _compile_classifier(model: keras.Model, learning_rate, steps: int) -> None:
 
 
 def train_classifier(run: TrainingRun, run_dir: Path, stage: str, settings: InferenceSettings, train_set,
-                     labels: np.ndarray, validation):
+                     labels: np.ndarray, validation, fine_tuning: FineTuning = FineTuning()):
     """Fine-tune a classifier on (scan, cross-fitted UNet mask) pairs in two phases: the new
     head on a frozen backbone, then the backbone too at a lower rate (checkpoint kept on
     validation macro-F1). `validation` is (inputs, labels) built as serving builds them."""
@@ -226,16 +235,16 @@ def train_classifier(run: TrainingRun, run_dir: Path, stage: str, settings: Infe
     keras.utils.set_random_seed(run.seed)
     one_hot = keras.utils.to_categorical(labels, len(CLASS_NAMES))
     batches = AugmentedBatches(squares, masks, lambda img, m, i: (classifier_input(settings, img, m), one_hot[i]),
-                               run.seed)
+                               run.seed, fine_tuning.leave_out)
     val = (validation[0], keras.utils.to_categorical(validation[1], len(CLASS_NAMES)))
     weights_by_class = class_weights(labels)
     model = build_classifier(settings)
     if not (run_dir / f"{stage}_last.keras").exists():
-        _set_backbone_trainable(model, fine_tune=False)
+        _set_backbone_trainable(model, False, fine_tuning.frozen_prefixes)
         _compile_classifier(model, HEAD_LEARNING_RATE, 0)
         model = _fit(model, batches, val, run.epochs["head"], run, run_dir, f"{stage}_head", "val_macro_f1",
                      class_weight=weights_by_class)
-    _set_backbone_trainable(model, fine_tune=True)
+    _set_backbone_trainable(model, True, fine_tuning.frozen_prefixes)
     _compile_classifier(model, FINE_TUNE_LEARNING_RATE, run.epochs["fine_tune"] * len(batches))
     return _fit(model, batches, val, run.epochs["fine_tune"], run, run_dir, stage, "val_macro_f1",
                 class_weight=weights_by_class)

@@ -1,0 +1,108 @@
+"""Validation comparison of classifier fine-tuning recipes, over several seeds.
+
+Trains the classifier as `python -m training train` does (two phases, class weights, checkpoint
+on validation macro-F1) with one recipe change — input kind, epochs, what stays frozen, which
+augmentations are left out, which sources it learns from — and prints validation metrics per
+source for every seed, then their mean and spread. Mask-conditioned kinds read the UNet and the
+cross-fitted training masks of an earlier `train` run (`--masks-run`). Validation only: recipes
+are chosen here, never on a test split.
+
+    .venv/bin/python -m benchmarks.classifier_recipe --data BUSI BUSBRA --kind raw \\
+        --epochs head=3,fine_tune=12 --frozen none --seeds 1 2 3 --out runs/recipes/raw_all_layers
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from inference.preprocessing import classifier_input, softmax
+from inference.settings import InferenceSettings
+from training import models
+from training.__main__ import epochs_argument
+from training.augment import AUGMENTATIONS
+from training.evaluate import classification_metrics
+from training.run import EPOCHS, SEED, TrainingRun
+from training.sources import Source, describe, load_split_data
+from training.train import FROZEN_PREFIXES, FineTuning, predict_square_masks, train_classifier
+
+METRICS = ("accuracy", "macro_f1", "malignant_recall", "benign_vs_malignant_auc", "lesions_called_normal")
+
+
+def flip_averaged_logits(model: keras.Model, inputs: np.ndarray) -> np.ndarray:
+    """The served classifier's logits: the mean over the input and its mirror image."""
+    return (model.predict(inputs, verbose=0) + model.predict(inputs[:, :, ::-1], verbose=0)) / 2
+
+
+def masks_of(masks_run: Path | None, settings: InferenceSettings, train, val):
+    """(train masks, val masks): the run's cross-fitted masks and its UNet's on validation;
+    empty masks for the raw scan, which ignores them."""
+    if settings.classifier_input == "raw":
+        return np.zeros_like(train.square_masks), np.zeros_like(val.square_masks)
+    if masks_run is None:
+        raise SystemExit(f"--kind {settings.classifier_input} needs --masks-run (a finished `train` run folder)")
+    unet = keras.models.load_model(masks_run / "unet_best.keras", compile=False)
+    return np.load(masks_run / "cross_fitted_masks.npz")["masks"], predict_square_masks(settings, unet, val.squares)
+
+
+def score(model, settings, val, val_masks) -> dict[str, dict]:
+    """Validation metrics per source (most probable class, temperature 1)."""
+    inputs = np.stack([classifier_input(settings, s, m) for s, m in zip(val.squares, val_masks)])
+    probabilities = softmax(flip_averaged_logits(model, inputs))
+    return {source: classification_metrics(val.labels[val.where(source)], probabilities[val.where(source)])
+            for source in dict.fromkeys(val.sources)}
+
+
+def summarize(results: list[dict]) -> dict[str, dict[str, list[float]]]:
+    """Per source and metric: [mean, standard deviation] over the seeds."""
+    return {source: {k: [float(np.mean(v)), float(np.std(v))]
+                     for k in METRICS if None not in (v := [r[source][k] for r in results])}
+            for source in results[0]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, nargs="+", help="data-set folders (BUSI, BUS-BRA)")
+    parser.add_argument("--kind", default="two_view", choices=["two_view", "three_channel", "raw"])
+    parser.add_argument("--backbone", default="efficientnet-lite2", choices=list(models.CLASSIFIER_BACKBONES))
+    parser.add_argument("--train-on", default="all", choices=["all", "busi"], help="sources the classifier learns from")
+    parser.add_argument("--epochs", type=epochs_argument, default=dict(EPOCHS), help="e.g. head=3,fine_tune=12")
+    parser.add_argument("--frozen", nargs="*", default=list(FROZEN_PREFIXES),
+                        help="layer-name prefixes kept frozen while fine-tuning (none: only batch norms)")
+    parser.add_argument("--leave-out", nargs="*", default=[], choices=AUGMENTATIONS, help="augmentations to skip")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[SEED])
+    parser.add_argument("--masks-run", type=Path, default=None, help="run folder with unet_best.keras and masks")
+    parser.add_argument("--out", type=Path, required=True, help="folder for checkpoints, logs and results.json")
+    args = parser.parse_args()
+
+    sources = [Source.open(root) for root in args.data]
+    settings = InferenceSettings(classifier_input=args.kind, backbone=args.backbone)
+    train, val = (load_split_data(sources, split, settings.square_size) for split in ("train", "val"))
+    train_masks, val_masks = masks_of(args.masks_run, settings, train, val)
+    rows = train.where("busi") if args.train_on == "busi" else np.ones(len(train.labels), bool)
+    val_rows = val.where("busi") if args.train_on == "busi" else np.ones(len(val.labels), bool)
+    fine_tuning = FineTuning(tuple(p for p in args.frozen if p != "none"), frozenset(args.leave_out))
+    val_inputs = np.stack([classifier_input(settings, s, m) for s, m in zip(val.squares, val_masks)])
+    results = []
+    for seed in args.seeds:
+        run = TrainingRun(settings=settings, data=describe(sources), seed=seed, epochs=args.epochs,
+                          recipe=models.recipe())
+        model = train_classifier(run, args.out / f"seed{seed}", "classifier", settings,
+                                 (train.squares[rows], train_masks[rows]), train.labels[rows],
+                                 (val_inputs[val_rows], val.labels[val_rows]), fine_tuning)
+        results.append(score(model, settings, val, val_masks))
+        print(f"seed {seed}:", json.dumps({s: {k: round(m[k], 3) for k in METRICS if m[k] is not None}
+                                           for s, m in results[-1].items()}), flush=True)
+    summary = summarize(results)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(
+        {"args": {k: str(v) for k, v in vars(args).items()}, "per_seed": results, "summary": summary}, indent=1) + "\n")
+    for source, metrics in summary.items():
+        print(source, "  ".join(f"{k} {m:.3f}±{sd:.3f}" for k, (m, sd) in metrics.items()))
+
+
+if __name__ == "__main__":
+    main()

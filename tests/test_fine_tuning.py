@@ -1,0 +1,50 @@
+"""The classifier recipe's switches: which augmentations run and which layers fine-tuning trains."""
+import pytest
+from keras import layers
+
+from inference.settings import InferenceSettings
+from training import train
+from training.augment import AUGMENTATIONS, build_augmentation
+from training.models import build_classifier
+
+
+def test_leaving_out_an_augmentation_removes_exactly_it():
+    every = build_augmentation()
+    fewer = build_augmentation(frozenset({"gamma", "blur"}))
+    assert len(every.transforms) == len(AUGMENTATIONS)
+    assert [type(t).__name__ for t in fewer.transforms] == [
+        type(t).__name__ for t in every.transforms if type(t).__name__ not in ("RandomGamma", "GaussianBlur")]
+
+
+def test_an_unknown_augmentation_is_an_error():
+    with pytest.raises(ValueError, match="speckel"):
+        build_augmentation(frozenset({"speckel"}))
+
+
+@pytest.fixture
+def classifier():
+    """A fresh model per test: a layer frozen by one test stays frozen (Keras does not
+    propagate `trainable` into a nested functional model's layers)."""
+    return build_classifier(InferenceSettings(backbone="efficientnet-lite0", weights="none", classifier_size=64,
+                                              classifier_input="raw"))
+
+
+def _trainable(model, prefix: str) -> set[bool]:
+    backbone = model.get_layer("backbone")
+    return {layer.trainable for layer in backbone.layers if layer.name.startswith(prefix) and layer.weights
+            and not isinstance(layer, layers.BatchNormalization)}
+
+
+def test_head_phase_trains_the_head_alone(classifier):
+    train._set_backbone_trainable(classifier, False, train.FROZEN_PREFIXES)
+    assert not classifier.get_layer("backbone").trainable_weights
+    assert classifier.get_layer("logits").trainable
+
+
+@pytest.mark.parametrize("frozen, stem_trains", [(train.FROZEN_PREFIXES, False), ((), True)])
+def test_fine_tuning_keeps_the_named_layers_and_every_batch_norm_frozen(classifier, frozen, stem_trains):
+    train._set_backbone_trainable(classifier, True, frozen)
+    backbone = classifier.get_layer("backbone")
+    assert all(not layer.trainable for layer in backbone.layers if isinstance(layer, layers.BatchNormalization))
+    assert _trainable(classifier, "stem_conv") == {stem_trains}
+    assert _trainable(classifier, "block6") == {True}
