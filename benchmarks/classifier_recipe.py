@@ -8,7 +8,8 @@ cross-fitted training masks of an earlier `train` run (`--masks-run`). Validatio
 are chosen here, never on a test split.
 
     .venv/bin/python -m benchmarks.classifier_recipe --data BUSI BUSBRA --kind raw \\
-        --epochs head=3,fine_tune=12 --frozen none --seeds 1 2 3 --out runs/recipes/raw_all_layers
+        --train-on busi --seeds 1 2 3 --out runs/recipes/raw_busi
+    (the earlier recipe: --epochs head=2,fine_tune=8 --frozen rescale stem block1 block2 block3 --leave-out)
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from training.augment import AUGMENTATIONS
 from training.evaluate import classification_metrics
 from training.run import EPOCHS, SEED, TrainingRun
 from training.sources import Source, describe, load_split_data
-from training.train import FROZEN_PREFIXES, FineTuning, predict_square_masks, train_classifier
+from training.train import CLASSIFIER_LEAVES_OUT, FROZEN_PREFIXES, FineTuning, predict_square_masks, train_classifier
 
 METRICS = ("accuracy", "macro_f1", "malignant_recall", "benign_vs_malignant_auc", "lesions_called_normal")
 
@@ -71,8 +72,9 @@ def main() -> None:
     parser.add_argument("--train-on", default="all", choices=["all", "busi"], help="sources the classifier learns from")
     parser.add_argument("--epochs", type=epochs_argument, default=dict(EPOCHS), help="e.g. head=3,fine_tune=12")
     parser.add_argument("--frozen", nargs="*", default=list(FROZEN_PREFIXES),
-                        help="layer-name prefixes kept frozen while fine-tuning (none: only batch norms)")
-    parser.add_argument("--leave-out", nargs="*", default=[], choices=AUGMENTATIONS, help="augmentations to skip")
+                        help="layer-name prefixes kept frozen while fine-tuning besides the batch norms")
+    parser.add_argument("--leave-out", nargs="*", default=sorted(CLASSIFIER_LEAVES_OUT), choices=AUGMENTATIONS,
+                        help="augmentations to skip (none given: every one runs)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[SEED])
     parser.add_argument("--masks-run", type=Path, default=None, help="run folder with unet_best.keras and masks")
     parser.add_argument("--out", type=Path, required=True, help="folder for checkpoints, logs and results.json")
@@ -84,7 +86,7 @@ def main() -> None:
     train_masks, val_masks = masks_of(args.masks_run, settings, train, val)
     rows = train.where("busi") if args.train_on == "busi" else np.ones(len(train.labels), bool)
     val_rows = val.where("busi") if args.train_on == "busi" else np.ones(len(val.labels), bool)
-    fine_tuning = FineTuning(tuple(p for p in args.frozen if p != "none"), frozenset(args.leave_out))
+    fine_tuning = FineTuning(tuple(args.frozen), frozenset(args.leave_out))
     val_inputs = np.stack([classifier_input(settings, s, m) for s, m in zip(val.squares, val_masks)])
     results = []
     for seed in args.seeds:

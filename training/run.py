@@ -13,7 +13,7 @@ from inference.settings import InferenceSettings
 RUN_FILE = "run.json"
 # The recipe's epochs: the served UNet, each cross-fitting fold's UNet (it only makes
 # training masks; its IoU levels off by then), the classifier's head alone, then fine-tuning.
-EPOCHS = {"unet": 10, "unet_fold": 6, "head": 2, "fine_tune": 8}
+EPOCHS = {"unet": 10, "unet_fold": 6, "head": 3, "fine_tune": 12}
 SEED = 20261124
 
 
