@@ -24,6 +24,7 @@ import numpy as np
 
 from inference.input_check import (CARD_FILE, CARD_SECTION, FEATURE_FILE, REFERENCE_FILE, InputCheckSettings,
                                    Reference, check_input, sha256)
+from training import card as model_card
 from training import data
 from training.sources import Source
 VARIANT = "lite0"
@@ -120,6 +121,7 @@ def fit_input_check(models_dir: Path, sources: list[Source], float16: bool = Tru
     card = json.loads(card_path.read_text())
     card[CARD_SECTION] = section
     card_path.write_text(json.dumps(card, indent=1) + "\n")
+    model_card.write(models_dir)  # the Markdown card shows the new section too
     print(json.dumps(section, indent=1))
     print(f"input check fitted in {time.time() - start:.0f} s")
     return section
