@@ -20,9 +20,11 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from inference.pipeline import Pipeline
 from inference.preprocessing import classifier_input, softmax
 from inference.settings import InferenceSettings
 from training import models
+from training.models import keras_runner
 from training.__main__ import epochs_argument
 from training.augment import AUGMENTATIONS
 from training.evaluate import classification_metrics
@@ -31,11 +33,6 @@ from training.sources import Source, describe, load_split_data
 from training.train import CLASSIFIER_LEAVES_OUT, FROZEN_PREFIXES, FineTuning, predict_square_masks, train_classifier
 
 METRICS = ("accuracy", "macro_f1", "malignant_recall", "benign_vs_malignant_auc", "lesions_called_normal")
-
-
-def flip_averaged_logits(model: keras.Model, inputs: np.ndarray) -> np.ndarray:
-    """The served classifier's logits: the mean over the input and its mirror image."""
-    return (model.predict(inputs, verbose=0) + model.predict(inputs[:, :, ::-1], verbose=0)) / 2
 
 
 def masks_of(masks_run: Path | None, settings: InferenceSettings, train, val):
@@ -50,9 +47,10 @@ def masks_of(masks_run: Path | None, settings: InferenceSettings, train, val):
 
 
 def score(model, settings, val, val_masks) -> dict[str, dict]:
-    """Validation metrics per source (most probable class, temperature 1)."""
-    inputs = np.stack([classifier_input(settings, s, m) for s, m in zip(val.squares, val_masks)])
-    probabilities = softmax(flip_averaged_logits(model, inputs))
+    """Validation metrics per source through the served pipeline's classifier step (mirror
+    averaging as the settings say; most probable class, temperature 1)."""
+    classify = Pipeline(None, keras_runner(model), settings).classifier_logits
+    probabilities = softmax(np.stack([classify(s, m) for s, m in zip(val.squares, val_masks)]))
     return {source: classification_metrics(val.labels[val.where(source)], probabilities[val.where(source)])
             for source in dict.fromkeys(val.sources)}
 
