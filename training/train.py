@@ -139,8 +139,8 @@ def train_models(run: TrainingRun, run_dir: Path, sources: Sequence[Source], sta
     train_masks = cross_fitted_masks(run, run_dir, train, val)
     for stage in stages:
         settings = replace(run.settings, classifier_input="raw") if stage == "baseline" else run.settings
-        rows = train.where("busi") if stage == "classifier_busi_only" else np.ones(len(train.labels), bool)
-        val_rows = val.where("busi") if stage == "classifier_busi_only" else np.ones(len(val.labels), bool)
+        only = "busi" if stage == "classifier_busi_only" else None
+        rows, val_rows = train.where(only), val.where(only)
         val_inputs = np.stack([classifier_input(settings, s, m) for s, m in zip(val.squares[val_rows], val_masks[val_rows])])
         train_classifier(run, run_dir, stage, settings, (train.squares[rows], train_masks[rows]), train.labels[rows],
                          (val_inputs, val.labels[val_rows]))
