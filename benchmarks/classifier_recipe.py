@@ -20,6 +20,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from benchmarks.recipe_table import METRICS
 from inference.pipeline import LiteRTModel, Pipeline
 from inference.preprocessing import classifier_input, softmax
 from inference.settings import InferenceSettings
@@ -31,9 +32,6 @@ from training.evaluate import classification_metrics
 from training.run import EPOCHS, SEED, TrainingRun
 from training.sources import Source, describe, load_split_data
 from training.train import CLASSIFIER_LEAVES_OUT, FROZEN_PREFIXES, FineTuning, train_classifier
-
-METRICS = ("accuracy", "macro_f1", "malignant_recall", "benign_vs_malignant_auc", "lesions_called_normal")
-
 
 def validation_unet(path: Path):
     """The UNet that masks the validation scans, as a pipeline model: a run's `.keras`
