@@ -20,7 +20,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from benchmarks.recipe_table import METRICS
+from benchmarks.recipe_table import METRICS, summarize
 from inference.pipeline import LiteRTModel, Pipeline
 from inference.preprocessing import classifier_input, softmax
 from inference.settings import InferenceSettings
@@ -60,13 +60,6 @@ def score(model, settings, val, val_masks) -> dict[str, dict]:
     probabilities = softmax(np.stack([classify(s, m) for s, m in zip(val.squares, val_masks)]))
     return {source: classification_metrics(val.labels[val.where(source)], probabilities[val.where(source)])
             for source in dict.fromkeys(val.sources)}
-
-
-def summarize(results: list[dict]) -> dict[str, dict[str, list[float]]]:
-    """Per source and metric: [mean, standard deviation] over the seeds."""
-    return {source: {k: [float(np.mean(v)), float(np.std(v))]
-                     for k in METRICS if None not in (v := [r[source][k] for r in results])}
-            for source in results[0]}
 
 
 def main() -> None:

@@ -16,6 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from inference.paths import MODELS_DIR
+from training import card as model_card
+
 METRICS = ("accuracy", "macro_f1", "malignant_recall", "benign_vs_malignant_auc", "lesions_called_normal")
 
 
@@ -43,10 +46,26 @@ def merge(out: Path, runs: list[Path]) -> None:
     (out / "results.json").write_text(json.dumps(merged, indent=1) + "\n")
 
 
+def summarize(results: list[dict]) -> dict[str, dict[str, list[float]]]:
+    """Per source and metric: [mean, standard deviation] over the seeds (metrics some seed
+    could not measure are left out)."""
+    return {source: {k: [float(np.mean(v)), float(np.std(v))]
+                     for k in METRICS if None not in (v := [r[source][k] for r in results])}
+            for source in results[0]}
+
+
+def summary(folder: Path) -> dict:
+    """What the model card records of one recipe: its folder, seeds and per-source summary."""
+    seeds = per_seed(folder)
+    return {"folder": str(folder), "seeds": list(seeds), "metrics": summarize(list(seeds.values()))}
+
+
 def cell(values: list[float | None]) -> str:
     values = [v for v in values if v is not None]
     if not values:
         return "n/a"
+    if len(values) == 1:  # one run has no spread to show
+        return f"{values[0]:.3f}"
     return f"{np.mean(values):.3f} ± {np.std(values):.3f}"
 
 
@@ -71,11 +90,20 @@ def main() -> None:
     merging.add_argument("runs", type=Path, nargs="+")
     tabling = commands.add_parser("table", help="print a Markdown table of recipes")
     tabling.add_argument("columns", nargs="+", help="name=folder")
+    choosing = commands.add_parser("choice", help="record a design choice and its comparison in the model card")
+    choosing.add_argument("--models", type=Path, default=MODELS_DIR)
+    choosing.add_argument("--question", required=True)
+    choosing.add_argument("--chosen", required=True, help="the name of the bundled recipe")
+    choosing.add_argument("--why", required=True)
+    choosing.add_argument("columns", nargs="+", help="name=folder")
     args = parser.parse_args()
     if args.command == "merge":
-        merge(args.out, args.runs)
-    else:
-        print(table({name: Path(folder) for name, folder in (c.split("=", 1) for c in args.columns)}))
+        return merge(args.out, args.runs)
+    columns = {name: Path(folder) for name, folder in (c.split("=", 1) for c in args.columns)}
+    if args.command == "table":
+        return print(table(columns))
+    recipes = {name: summary(folder) for name, folder in columns.items()}
+    model_card.record_design_choice(args.models, args.question, args.chosen, args.why, recipes)
 
 
 if __name__ == "__main__":

@@ -27,5 +27,29 @@ def test_table_cells_are_mean_and_population_sd_over_seeds(tmp_path):
     write_run(tmp_path / "b", [1], [0.5])
     lines = recipe_table.table({"new": tmp_path / "a", "old": tmp_path / "b"}).splitlines()
     assert lines[0] == "| validation | new, seeds: 2 | old, seeds: 1 |"
-    assert "| busi accuracy | 0.800 ± 0.100 | 0.500 ± 0.000 |" in lines
+    assert "| busi accuracy | 0.800 ± 0.100 | 0.500 |" in lines
     assert "| busi lesions called normal | n/a | n/a |" in lines
+
+
+def test_a_design_choice_is_recorded_in_the_card_and_rendered_with_its_numbers(tmp_path):
+    import shutil
+
+    import pytest
+
+    from inference.paths import MODELS_DIR
+    from training import card as model_card
+
+    shutil.copy(MODELS_DIR / "model_card.json", tmp_path / "model_card.json")
+    write_run(tmp_path / "lite", [2, 3], [0.7, 0.9])
+    write_run(tmp_path / "b3", [2], [0.5])
+    recipes = {"Lite2": recipe_table.summary(tmp_path / "lite"), "B3": recipe_table.summary(tmp_path / "b3")}
+    with pytest.raises(ValueError, match="not among"):
+        model_card.record_design_choice(tmp_path, "Which backbone?", "Lite0", "-", recipes)
+    for why in ("first wording", "Higher accuracy."):  # the same question twice: the later replaces it
+        model_card.record_design_choice(tmp_path, "Which backbone?", "Lite2", why, recipes)
+    card = json.loads((tmp_path / "model_card.json").read_text())
+    assert [c["why"] for c in card["design_choices"]] == ["Higher accuracy."]
+    readme = (tmp_path / "README.md").read_text()
+    assert "**Which backbone?** Chosen: Lite2. Higher accuracy." in readme
+    assert "| Lite2 (chosen) | 2 | 0.800 ± 0.100 | 0.800 ± 0.100 | 0.800 ± 0.100 | n/a |" in readme
+    assert "| B3 | 1 | 0.500 | 0.500 |" in readme

@@ -9,6 +9,9 @@ from PIL import Image
 from synthetic_busi import make_busbra_tree, make_tree
 
 pytestmark = pytest.mark.slow
+# A validation comparison an earlier card recorded (benchmarks.recipe_table choice).
+EARLIER_CHOICE = {"question": "Which input?", "chosen": "two views", "why": "Best on validation.",
+                  "recipes": {"two views": {"folder": "f", "seeds": ["1"], "metrics": {"busi": {"accuracy": [0.5, 0.0]}}}}}
 
 
 @pytest.fixture(scope="module")
@@ -23,6 +26,8 @@ def exported(tmp_path_factory):
     main(["split", *common, "--seed", "1"])
     main(["train", *common, "--epochs", "unet=1,unet_fold=1,head=1,fine_tune=1",
           "--stages", "classifier", "baseline"])
+    (root / "models").mkdir()
+    (root / "models" / "model_card.json").write_text(json.dumps({"design_choices": [EARLIER_CHOICE]}))
     main(["export", *common])
     main(["evaluate", *common])
     return root, tree
@@ -41,6 +46,9 @@ def test_export_writes_models_and_a_consistent_card(exported):
     # the served LiteRT models compute what the Keras models they came from compute
     assert card["litert_vs_keras"]["unet_same_input_max_probability_difference"] < 1e-3
     assert card["litert_vs_keras"]["classifier_same_input_max_probability_difference"] < 1e-3
+    # the replaced card's design choices stay, and the Markdown card shows them
+    assert card["design_choices"] == [EARLIER_CHOICE]
+    assert "**Which input?** Chosen: two views. Best on validation." in (root / "models" / "README.md").read_text()
 
 
 def test_exported_pipeline_predicts(exported):

@@ -129,9 +129,16 @@ def export_models(run_dir: Path, models_dir: Path, sources: list[Source]) -> dic
     reference = Pipeline(keras_runner(keras_models["unet"]), keras_runner(keras_models["classifier"]), settings)
     files = {name: file_facts(models_dir / name) for name in (UNET_FILE, CLASSIFIER_FILE)}
     card = model_card(run, settings, files, agreement(reference, Pipeline(*litert, settings), images))
+    card["design_choices"] = earlier_design_choices(models_dir / CARD_FILE)
     (models_dir / CARD_FILE).write_text(json.dumps(card, indent=1) + "\n")
     print(json.dumps({"calibration": card["calibration"], "decision": card["decision"]}), flush=True)
     return card
+
+
+def earlier_design_choices(card_path: Path) -> list[dict]:
+    """The validation comparisons behind the recipe (`benchmarks.recipe_table choice`) that the
+    card being replaced recorded: a retrain keeps the evidence for the recipe it follows."""
+    return json.loads(card_path.read_text()).get("design_choices", []) if card_path.exists() else []
 
 
 def model_card(run: TrainingRun, settings: InferenceSettings, files: dict, agreement_on_val: dict) -> dict:
