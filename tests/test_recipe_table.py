@@ -48,7 +48,7 @@ def test_a_design_choice_is_recorded_in_the_card_and_rendered_with_its_numbers(t
     for why in ("first wording", "Higher accuracy."):  # the same question twice: the later replaces it
         model_card.record_design_choice(tmp_path, "Which backbone?", "Lite2", why, recipes)
     card = json.loads((tmp_path / "model_card.json").read_text())
-    assert [c["why"] for c in card["design_choices"]] == ["Higher accuracy."]
+    assert [c["why"] for c in card["design_choices"] if c["question"] == "Which backbone?"] == ["Higher accuracy."]
     readme = (tmp_path / "README.md").read_text()
     assert "**Which backbone?** Chosen: Lite2. Higher accuracy." in readme
     assert "| Lite2 (chosen) | 2 | 0.800 ± 0.100 | 0.800 ± 0.100 | 0.800 ± 0.100 | n/a |" in readme
