@@ -48,3 +48,31 @@ def test_fine_tuning_keeps_the_named_layers_and_every_batch_norm_frozen(classifi
     assert all(not layer.trainable for layer in backbone.layers if isinstance(layer, layers.BatchNormalization))
     assert _trainable(classifier, "stem_conv") == {stem_trains}
     assert _trainable(classifier, "block6") == {True}
+
+
+def test_from_scratch_the_batch_norms_learn_too(classifier):
+    train._set_backbone_trainable(classifier, True, (), keep_batch_norms=False)
+    backbone = classifier.get_layer("backbone")
+    assert all(layer.trainable for layer in backbone.layers if isinstance(layer, layers.BatchNormalization))
+
+
+@pytest.mark.slow
+def test_from_scratch_training_skips_the_head_phase(tmp_path):
+    """A head on random features learns nothing: `weights="none"` trains everything at once."""
+    import numpy as np
+
+    from inference.preprocessing import classifier_input
+    from training.run import TrainingRun
+
+    settings = InferenceSettings(backbone="efficientnet-lite0", weights="none", classifier_size=64,
+                                 classifier_input="raw")
+    rng = np.random.default_rng(0)
+    squares = rng.integers(0, 256, (6, settings.square_size, settings.square_size), dtype=np.uint8)
+    labels = np.array([0, 1, 2] * 2)
+    run = TrainingRun(settings, data={}, seed=0, epochs={"head": 1, "fine_tune": 1})
+    val_inputs = np.stack([classifier_input(settings, s, np.zeros_like(s, bool)) for s in squares])
+    train.train_classifier(run, tmp_path, "classifier", settings, (squares, np.zeros(squares.shape, bool)), labels,
+                           (val_inputs, labels))
+    assert not (tmp_path / "classifier_head_log.csv").exists()
+    assert (tmp_path / "classifier_log.csv").read_text().count("\n") == 2  # header and one epoch
+    assert set(run.wall_time_minutes) == {"classifier"}

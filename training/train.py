@@ -31,6 +31,7 @@ CROSS_FIT_FOLDS = 2
 DATA_WORKERS = 2  # threads preparing batches while the model trains (cv2 releases the GIL)
 HEAD_LEARNING_RATE = 1e-3  # phase 1: the new head alone, backbone frozen
 FINE_TUNE_LEARNING_RATE = 1e-4  # phase 2: the backbone too, at a lower rate
+SCRATCH_LEARNING_RATE = 1e-3  # `--weights none`: one phase, every layer (the earlier B3 recipe's rate)
 # Fine-tuning trains every layer but the batch norms, whose ImageNet statistics small noisy
 # batches would overwrite (keras-io's EfficientNet fine-tuning example), and skips the gamma,
 # speckle and blur augmentations. The earlier recipe (stem and first three stages frozen too,
@@ -210,13 +211,15 @@ def cross_fitted_masks(run: TrainingRun, run_dir: Path, train: SplitData, val: S
     return predicted
 
 
-def _set_backbone_trainable(model: keras.Model, fine_tune: bool, frozen_prefixes: tuple[str, ...]) -> None:
-    """Phase 1 freezes the whole backbone; phase 2 unfreezes it but `frozen_prefixes` and batch norms."""
+def _set_backbone_trainable(model: keras.Model, fine_tune: bool, frozen_prefixes: tuple[str, ...],
+                            keep_batch_norms: bool = True) -> None:
+    """Phase 1 freezes the whole backbone; phase 2 unfreezes it but `frozen_prefixes` and, for
+    pretrained weights, the batch norms (a backbone trained from scratch must learn them)."""
     backbone = model.get_layer("backbone")
     backbone.trainable = fine_tune
     if fine_tune:
         for layer in backbone.layers:
-            if isinstance(layer, layers.BatchNormalization) or layer.name.startswith(frozen_prefixes):
+            if (keep_batch_norms and isinstance(layer, layers.BatchNormalization)) or layer.name.startswith(frozen_prefixes):
                 layer.trainable = False
 
 
@@ -233,7 +236,8 @@ def train_classifier(run: TrainingRun, run_dir: Path, stage: str, settings: Infe
                      labels: np.ndarray, validation, fine_tuning: FineTuning = FineTuning()):
     """Fine-tune a classifier on (scan, cross-fitted UNet mask) pairs in two phases: the new
     head on a frozen backbone, then the backbone too at a lower rate (checkpoint kept on
-    validation macro-F1). `validation` is (inputs, labels) built as serving builds them."""
+    validation macro-F1); from scratch (`weights="none"`), one phase of `fine_tune` epochs
+    trains everything. `validation` is (inputs, labels) built as serving builds them."""
     squares, masks = train_set
     keras.utils.set_random_seed(run.seed)
     one_hot = keras.utils.to_categorical(labels, len(CLASS_NAMES))
@@ -242,12 +246,14 @@ def train_classifier(run: TrainingRun, run_dir: Path, stage: str, settings: Infe
     val = (validation[0], keras.utils.to_categorical(validation[1], len(CLASS_NAMES)))
     weights_by_class = class_weights(labels)
     model = build_classifier(settings)
-    if not (run_dir / f"{stage}_last.keras").exists():
+    pretrained = settings.weights != "none"  # from scratch, a head on random features learns nothing
+    if pretrained and not (run_dir / f"{stage}_last.keras").exists():
         _set_backbone_trainable(model, False, fine_tuning.frozen_prefixes)
         _compile_classifier(model, HEAD_LEARNING_RATE, 0)
         model = _fit(model, batches, val, run.epochs["head"], run, run_dir, f"{stage}_head", "val_macro_f1",
                      class_weight=weights_by_class)
-    _set_backbone_trainable(model, True, fine_tuning.frozen_prefixes)
-    _compile_classifier(model, FINE_TUNE_LEARNING_RATE, run.epochs["fine_tune"] * len(batches))
+    _set_backbone_trainable(model, True, fine_tuning.frozen_prefixes, keep_batch_norms=pretrained)
+    _compile_classifier(model, FINE_TUNE_LEARNING_RATE if pretrained else SCRATCH_LEARNING_RATE,
+                        run.epochs["fine_tune"] * len(batches))
     return _fit(model, batches, val, run.epochs["fine_tune"], run, run_dir, stage, "val_macro_f1",
                 class_weight=weights_by_class)
