@@ -36,7 +36,8 @@ def merge(out: Path, runs: list[Path]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     merged = {"runs": [], "per_seed": {}}
     for run in runs:
-        merged["runs"].append(json.loads((run / "results.json").read_text())["args"])
+        results = json.loads((run / "results.json").read_text())
+        merged["runs"] += results["runs"] if "runs" in results else [results["args"]]  # merged before, or one run
         merged["per_seed"].update(per_seed(run))
         for seed_dir in run.glob("seed*"):
             target = out / seed_dir.name
