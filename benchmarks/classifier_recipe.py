@@ -31,7 +31,7 @@ from training.augment import AUGMENTATIONS
 from training.evaluate import classification_metrics
 from training.run import EPOCHS, SEED, TrainingRun
 from training.sources import Source, describe, load_split_data
-from training.train import CLASSIFIER_LEAVES_OUT, FROZEN_PREFIXES, FineTuning, train_classifier
+from training.train import CLASSIFIER_LEAVES_OUT, FROZEN_PREFIXES, FineTuning, predict_square_masks, train_classifier
 
 def validation_unet(path: Path):
     """The UNet that masks the validation scans, as a pipeline model: a run's `.keras`
@@ -48,8 +48,7 @@ def masks_of(masks_run: Path | None, val_unet: Path | None, settings: InferenceS
         return np.zeros_like(train.square_masks), np.zeros_like(val.square_masks)
     if masks_run is None:
         raise SystemExit(f"--kind {settings.classifier_input} needs --masks-run (a run folder with cross-fitted masks)")
-    segmenter = Pipeline(validation_unet(val_unet or masks_run / "unet_best.keras"), None, settings)
-    val_masks = np.stack([segmenter.square_lesion_mask(s) for s in val.squares])
+    val_masks = predict_square_masks(settings, validation_unet(val_unet or masks_run / "unet_best.keras"), val.squares)
     return np.load(masks_run / "cross_fitted_masks.npz")["masks"], val_masks
 
 

@@ -49,6 +49,7 @@ def test_each_mask_comes_from_the_unet_that_did_not_train_on_it(tmp_path, monkey
         return np.stack([np.full(s.shape, int(s[0, 0]) in seen) for s in held_squares])
 
     monkeypatch.setattr(train, "train_unet", fake_train_unet)
+    monkeypatch.setattr(train, "keras_runner", lambda unet: unet)  # the fake UNet is its own runner
     monkeypatch.setattr(train, "predict_square_masks", fake_predict)
     groups = [f"g{i // 3}" for i in range(count)]
     labels = np.array([(i // 3) % 2 for i in range(count)])

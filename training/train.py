@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from inference.pipeline import Pipeline
+from inference.pipeline import Model, Pipeline
 from inference.preprocessing import classifier_input, downscale, unet_input
 from inference.settings import CLASS_NAMES, InferenceSettings
 from training.augment import build_augmentation
@@ -136,7 +136,7 @@ def train_models(run: TrainingRun, run_dir: Path, sources: Sequence[Source], sta
     print(f"train {len(train.labels)} images, val {len(val.labels)}", flush=True)
     unet = train_unet(run, run_dir, "unet", (train.squares, train.square_masks), (val.squares, val.square_masks),
                       run.epochs["unet"])
-    val_masks = predict_square_masks(run.settings, unet, val.squares)
+    val_masks = predict_square_masks(run.settings, keras_runner(unet), val.squares)
     train_masks = cross_fitted_masks(run, run_dir, train, val)
     for stage in stages:
         settings = replace(run.settings, classifier_input="raw") if stage == "baseline" else run.settings
@@ -167,10 +167,11 @@ def train_unet(run: TrainingRun, run_dir: Path, name: str, train_set, val_set, e
     return _fit(model, batches, (val_inputs, val_targets), epochs, run, run_dir, name, "val_iou")
 
 
-def predict_square_masks(settings: InferenceSettings, unet, squares: np.ndarray) -> np.ndarray:
-    """The served pipeline's lesion masks on the squares (the UNet's map, cleaned as in serving)."""
-    segmenter = Pipeline(keras_runner(unet), None, settings)
-    return np.stack([segmenter.square_lesion_mask(s) for s in squares])
+def predict_square_masks(settings: InferenceSettings, segmenter: Model, squares: np.ndarray) -> np.ndarray:
+    """The served pipeline's lesion masks on the squares (the UNet's map, cleaned as in serving);
+    `segmenter` is a pipeline model: `keras_runner(unet)` or the served LiteRT file."""
+    pipeline = Pipeline(segmenter, None, settings)
+    return np.stack([pipeline.square_lesion_mask(s) for s in squares])
 
 
 def assign_folds(groups: list[str], labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
@@ -206,7 +207,7 @@ def cross_fitted_masks(run: TrainingRun, run_dir: Path, train: SplitData, val: S
         held = fold == k
         unet = train_unet(run, run_dir, f"unet_fold{k}", (train.squares[~held], train.square_masks[~held]),
                           (val.squares, val.square_masks), run.epochs["unet_fold"])
-        predicted[held] = predict_square_masks(run.settings, unet, train.squares[held])
+        predicted[held] = predict_square_masks(run.settings, keras_runner(unet), train.squares[held])
     np.savez_compressed(cache, masks=predicted, fold=fold)
     return predicted
 
