@@ -25,7 +25,7 @@ class InferenceSettings:
     """
 
     square_size: int = 256  # both networks start from the scan resized to this square
-    unet_size: int = 160  # the UNet works on a downscaled square; its mask is upsampled back
+    unet_size: int = 224  # the UNet works on a downscaled square; its mask is upsampled back
     unet_input: str = "gray_pixels"  # a key of preprocessing.UNET_INPUTS
     classifier_size: int = 224
     classifier_input: str = "two_view"  # a key of preprocessing.CLASSIFIER_INPUTS

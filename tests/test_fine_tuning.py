@@ -16,6 +16,16 @@ def test_leaving_out_an_augmentation_removes_exactly_it():
         type(t).__name__ for t in every.transforms if type(t).__name__ not in ("RandomGamma", "GaussianBlur")]
 
 
+def test_the_recipe_states_the_augmentations_each_network_trains_with():
+    """run.json (and so the model card) names what the classifier's default fine-tuning builds."""
+    recipe = train.recipe()
+    every = build_augmentation().transforms
+    built = build_augmentation(train.FineTuning().leave_out).transforms
+    assert [type(t).__name__ for t in built] == [
+        type(every[AUGMENTATIONS.index(name)]).__name__ for name in recipe["classifier_augmentations"]]
+    assert recipe["unet_augmentations"] == list(AUGMENTATIONS)
+
+
 def test_an_unknown_augmentation_is_an_error():
     with pytest.raises(ValueError, match="speckel"):
         build_augmentation(frozenset({"speckel"}))

@@ -46,14 +46,14 @@ def cmd_split(args):
 def cmd_train(args):
     """Train the UNet, its cross-fitted masks and the classifier stages on every --data source; resumable."""
     from inference.settings import InferenceSettings
-    from training import models, train
+    from training import train
     from training.run import TrainingRun
     from training.sources import describe
 
     sources = _sources(args)
     run = TrainingRun(
         settings=InferenceSettings(backbone=args.backbone, weights=args.weights, classifier_input=args.kind),
-        data=describe(sources), seed=args.seed, epochs=args.epochs, recipe=models.recipe())
+        data=describe(sources), seed=args.seed, epochs=args.epochs, recipe=train.recipe())
     train.train_models(run, Path(args.run_dir), sources, args.stages)
 
 

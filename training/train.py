@@ -20,7 +20,8 @@ from keras import layers
 from inference.pipeline import Model, Pipeline
 from inference.preprocessing import classifier_input, downscale, unet_input
 from inference.settings import CLASS_NAMES, InferenceSettings
-from training.augment import build_augmentation
+from training import models
+from training.augment import AUGMENTATIONS, build_augmentation
 from training.models import build_classifier, build_unet, keras_runner
 from training.run import TrainingRun
 from training.sources import Source, SplitData, load_split_data
@@ -33,12 +34,14 @@ HEAD_LEARNING_RATE = 1e-3  # phase 1: the new head alone, backbone frozen
 FINE_TUNE_LEARNING_RATE = 1e-4  # phase 2: the backbone too, at a lower rate
 SCRATCH_LEARNING_RATE = 1e-3  # `--weights none`: one phase, every layer (the earlier B3 recipe's rate)
 # Fine-tuning trains every layer but the batch norms, whose ImageNet statistics small noisy
-# batches would overwrite (keras-io's EfficientNet fine-tuning example), and skips the gamma,
-# speckle and blur augmentations. The earlier recipe (stem and first three stages frozen too,
-# every augmentation, 2 + 8 epochs) saved 40% of a step but scored 0.06 lower validation
-# accuracy on BUSI (benchmarks/classifier_recipe.py; reports/recipes/).
+# batches would overwrite (keras-io's EfficientNet fine-tuning example). The earlier recipe
+# (stem and first three stages frozen too, every augmentation, 2 + 8 epochs) saved 40% of a
+# step but scored 0.06 lower validation accuracy on BUSI (benchmarks/classifier_recipe.py).
+# The classifier skips gamma, speckle and blur (each lowered BUSI's validation accuracy) and
+# brightness/contrast (BUS-BRA, unseen, scored higher without it over three seeds; BUSI the
+# same): reports/recipes/README.md. The UNet trains with every augmentation.
 FROZEN_PREFIXES: tuple[str, ...] = ()
-CLASSIFIER_LEAVES_OUT = frozenset({"gamma", "speckle", "blur"})
+CLASSIFIER_LEAVES_OUT = frozenset({"gamma", "speckle", "blur", "brightness_contrast"})
 # "classifier": the bundled one; "baseline": the raw scan alone, trained the same way;
 # "classifier_busi_only": the bundled recipe on BUSI alone (what does a source without
 # normal scans cost BUSI's normals?).
@@ -52,6 +55,13 @@ class FineTuning:
 
     frozen_prefixes: tuple[str, ...] = FROZEN_PREFIXES
     leave_out: frozenset[str] = CLASSIFIER_LEAVES_OUT
+
+
+def recipe() -> dict:
+    """What run.json and the model card state about the recipe: the architecture constants and
+    the augmentations each network trained with."""
+    return {**models.recipe(), "unet_augmentations": list(AUGMENTATIONS),
+            "classifier_augmentations": [name for name in AUGMENTATIONS if name not in CLASSIFIER_LEAVES_OUT]}
 
 
 def dice_bce_loss(y_true, y_pred):
