@@ -63,11 +63,7 @@ def summary(folder: Path) -> dict:
 
 def cell(values: list[float | None]) -> str:
     values = [v for v in values if v is not None]
-    if not values:
-        return "n/a"
-    if len(values) == 1:  # one run has no spread to show
-        return f"{values[0]:.3f}"
-    return f"{np.mean(values):.3f} ± {np.std(values):.3f}"
+    return model_card.mean_sd([float(np.mean(values)), float(np.std(values))] if values else None, len(values))
 
 
 def table(columns: dict[str, Path], metrics: tuple[str, ...] = METRICS) -> str:

@@ -17,11 +17,18 @@ def _pct(value, digits: int = 1) -> str:
     return "n/a" if value is None else f"{100 * value:.{digits}f}%"
 
 
+def mean_sd(summary: list[float] | None, seeds: int) -> str:
+    """A recipe's [mean, sd] over its seeds as a table cell; one run has no spread to show."""
+    if summary is None:
+        return "n/a"
+    return f"{summary[0]:.3f}" if seeds == 1 else f"{summary[0]:.3f} ± {summary[1]:.3f}"
+
+
 def _render(template: str, **context) -> str:
     environment = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
                               keep_trailing_newline=True, autoescape=False)
     environment.filters.update(pct=_pct, pct2=lambda value: _pct(value, 2),
-                               f3=lambda value: "n/a" if value is None else f"{value:.3f}")
+                               f3=lambda value: "n/a" if value is None else f"{value:.3f}", mean_sd=mean_sd)
     return environment.get_template(template).render(**context)
 
 
