@@ -183,11 +183,23 @@ class Pipeline:
 
     def classifier_logits(self, square: np.ndarray, square_mask: np.ndarray) -> np.ndarray:
         """The classifier's logits for a square and its lesion mask, averaged with those of the
-        mirrored input when the settings say so."""
+        mirrored input when `needs_mirror_pass` says so."""
         batch = classifier_input(self.settings, square, square_mask)[None]
-        if self.settings.flip_average:
-            return (self.classifier(batch) + self.classifier(batch[:, :, ::-1])) / 2
-        return self.classifier(batch)
+        logits = self.classifier(batch)
+        if self.needs_mirror_pass(self.probabilities(logits)):
+            return (logits + self.classifier(batch[:, :, ::-1])) / 2
+        return logits
+
+    def needs_mirror_pass(self, probabilities: np.ndarray) -> bool:
+        """Whether flip averaging runs the mirrored input for a first pass with these calibrated
+        probabilities: only near a decision boundary, where averaging can change the answer
+        (the second classifier pass is a third of an upload's work)."""
+        if not self.settings.flip_average:
+            return False
+        margin = self.settings.mirror_margin
+        top, runner_up = np.sort(probabilities)[::-1][:2]
+        return bool(abs(probabilities[MALIGNANT] - self.settings.malignant_threshold) <= margin
+                    or top - runner_up <= margin)
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         """Calibrated class probabilities (temperature-scaled softmax)."""

@@ -40,6 +40,10 @@ class InferenceSettings:
     # Average the classifier's logits over the input and its mirror image: a lesion's left and
     # right say the same, and the two views' errors partly cancel (measured on validation).
     flip_average: bool = True
+    # ... but only when the first pass's calibrated probabilities lie within this margin of a
+    # decision boundary (the malignant threshold, or the two most probable classes): farther
+    # out the mirror pass changed no decision. 1.0 = always; export chooses it on validation.
+    mirror_margin: float = 1.0
     temperature: float = 1.0
     malignant_threshold: float = 1.0
     threads: int = 1  # per LiteRT interpreter: one per worker suits two workers on two cores
@@ -91,6 +95,7 @@ CARD_PLACES = {
     "min_lesion_fraction": ("mask", "min_lesion_fraction"),
     "min_lesion_confidence": ("mask", "min_lesion_confidence"),
     "flip_average": ("inference", "flip_average"),
+    "mirror_margin": ("inference", "mirror_margin"),
     "temperature": ("calibration", "temperature"),
     "malignant_threshold": ("decision", "malignant_threshold"),
     "threads": ("inference", "threads"),

@@ -86,14 +86,22 @@ def reassembled(path: Path, card: dict) -> tuple[str, np.ndarray, np.ndarray]:
 
     inputs = np.dstack([_resize(square, sizes["classifier"]), _resize(_lesion_view(square, kept > 0.5), sizes["classifier"])])[None]
     logits = _run(MODELS / "classifier.tflite", inputs)
+    malignant, threshold = classes.index("malignant"), card["decision"]["malignant_threshold"]
     if card["inference"]["flip_average"]:
-        logits = (logits + _run(MODELS / "classifier.tflite", inputs[:, :, ::-1])) / 2
-    scaled = logits.astype(np.float64) / card["calibration"]["temperature"]
-    probabilities = np.exp(scaled - scaled.max()) / np.exp(scaled - scaled.max()).sum()
-    malignant = classes.index("malignant")
-    flagged = probabilities[malignant] >= card["decision"]["malignant_threshold"]
+        # the mirrored input is averaged in only when the first pass is near a decision
+        first, margin = _calibrated(logits, card), card["inference"]["mirror_margin"]
+        second_best, best = sorted(first)[-2:]
+        if abs(first[malignant] - threshold) <= margin or best - second_best <= margin:
+            logits = (logits + _run(MODELS / "classifier.tflite", inputs[:, :, ::-1])) / 2
+    probabilities = _calibrated(logits, card)
+    flagged = probabilities[malignant] >= threshold
     label = classes[malignant if flagged else int(probabilities.argmax())]
     return label, probabilities, mask & (label != "normal")
+
+
+def _calibrated(logits: np.ndarray, card: dict) -> np.ndarray:
+    scaled = logits.astype(np.float64) / card["calibration"]["temperature"]
+    return np.exp(scaled - scaled.max()) / np.exp(scaled - scaled.max()).sum()
 
 
 def _resize(image: np.ndarray, side: int) -> np.ndarray:

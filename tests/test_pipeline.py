@@ -77,8 +77,33 @@ def test_mirror_averaging_averages_the_logits_of_both_views():
     assert averaged.predict_gray(scan).logits.tolist() == [2.0, 2.0, 0.0]
 
 
+def counting_classifier(logits):
+    """A constant classifier that counts its calls (one per pass)."""
+    def classify(batch):
+        classify.calls += 1
+        return np.array(logits, dtype=np.float64)
+    classify.calls = 0
+    return classify
+
+
+@pytest.mark.parametrize("probabilities, passes", [
+    ([0.90, 0.05, 0.05], 1),  # far from the threshold and from the runner-up: one pass
+    ([0.55, 0.40, 0.05], 2),  # malignant 0.40 within 0.15 of the threshold 0.3
+    ([0.48, 0.04, 0.48], 2),  # benign and normal tied
+])
+def test_the_mirror_pass_runs_only_near_a_decision_boundary(probabilities, passes):
+    classifier = counting_classifier(np.log(probabilities))
+    settings = InferenceSettings(temperature=1.0, malignant_threshold=0.3, flip_average=True, mirror_margin=0.15)
+    Pipeline(lesion_segmenter, classifier, settings).predict_gray(SCAN)
+    assert classifier.calls == passes
+    always = counting_classifier(np.log(probabilities))
+    Pipeline(lesion_segmenter, always, InferenceSettings(malignant_threshold=0.3, mirror_margin=1.0)).predict_gray(SCAN)
+    assert always.calls == 2
+
+
 def test_settings_round_trip_through_the_card_and_a_missing_field_is_an_error():
-    settings = InferenceSettings(classifier_size=224, temperature=1.7, malignant_threshold=0.3, threads=2)
+    settings = InferenceSettings(classifier_size=224, temperature=1.7, malignant_threshold=0.3, threads=2,
+                                 mirror_margin=0.2)
     card = {"classes": ["benign", "malignant", "normal"], **settings.card_sections()}
     assert InferenceSettings.from_card(json.loads(json.dumps(card))) == settings
     del card["mask"]["min_lesion_confidence"]
@@ -95,3 +120,4 @@ def test_the_bundled_card_says_how_to_run_its_models():
     assert settings.temperature == card["calibration"]["temperature"]
     assert settings.malignant_threshold == card["decision"]["malignant_threshold"]
     assert settings.flip_average is card["inference"]["flip_average"]
+    assert settings.mirror_margin == card["inference"]["mirror_margin"]

@@ -154,7 +154,8 @@ def _plot_overlays(samples, images, true_masks, pred_masks, probabilities, predi
 def checkpoint_metrics(pipeline: Pipeline, run_dir: Path, stage: str, images, labels) -> dict | None:
     """A classifier stage trained beside the bundled one but not bundled ("baseline": raw scans;
     "classifier_busi_only": BUSI alone), run on the served UNet's masks with the served
-    settings (mirror averaging included) but uncalibrated, its label the most probable class."""
+    settings but uncalibrated, its label the most probable class, mirror averaging on every scan
+    (the served margin for skipping it is chosen on the bundled classifier's probabilities)."""
     path = run_dir / f"{stage}_best.keras"
     if not path.exists():
         return None
@@ -164,7 +165,7 @@ def checkpoint_metrics(pipeline: Pipeline, run_dir: Path, stage: str, images, la
 
     kind = "raw" if stage == "baseline" else pipeline.settings.classifier_input
     other = Pipeline(pipeline.segmenter, keras_runner(keras.models.load_model(path, compile=False)),
-                     replace(pipeline.settings, classifier_input=kind, temperature=1.0))
+                     replace(pipeline.settings, classifier_input=kind, temperature=1.0, mirror_margin=1.0))
     probabilities = [other.probabilities(other.classifier_logits(square, other.square_lesion_mask(square)))
                      for square in map(other.square, images)]
     return classification_metrics(labels, np.stack(probabilities))

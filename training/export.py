@@ -72,6 +72,25 @@ def choose_malignant_threshold(probabilities: np.ndarray, labels: np.ndarray) ->
     return MIN_MALIGNANT_THRESHOLD
 
 
+MIRROR_MARGINS = tuple(round(0.05 * step, 2) for step in range(1, 21))  # 0.05 ... 1.0 (always)
+
+
+def choose_mirror_margin(settings: InferenceSettings, first_pass: np.ndarray,
+                         averaged: np.ndarray) -> tuple[InferenceSettings, dict]:
+    """The settings with the smallest `mirror_margin` at which running the mirror pass only near
+    a decision boundary gives every validation scan the decision that always averaging gives,
+    and how often that margin runs the mirror pass. `first_pass` and `averaged` are the
+    validation logits without and with flip averaging, under calibrated `settings`."""
+    always = reported_classes(softmax(averaged, settings.temperature), settings.malignant_threshold)
+    for margin in MIRROR_MARGINS:
+        candidate = Pipeline(None, None, replace(settings, mirror_margin=margin))
+        mirrored = np.array([candidate.needs_mirror_pass(candidate.probabilities(row)) for row in first_pass])
+        served = np.where(mirrored[:, None], averaged, first_pass)
+        if np.array_equal(reported_classes(candidate.probabilities(served), settings.malignant_threshold), always):
+            return candidate.settings, {"scans": len(first_pass), "mirror_pass_share": float(mirrored.mean())}
+    raise AssertionError("a margin of 1.0 always runs the mirror pass")
+
+
 def agreement(reference: Pipeline, served: Pipeline, images) -> dict:
     """How closely the served LiteRT models follow the Keras ones on real images.
 
@@ -124,15 +143,25 @@ def export_models(run_dir: Path, models_dir: Path, sources: list[Source]) -> dic
         samples, source_images, _ = data.load_split(source.root, source.manifest, "val")
         images += source_images
         labels += [CLASS_NAMES.index(s.label) for s in samples]
-    logits = np.stack([Pipeline(*litert, run.settings).predict_gray(img).logits for img in images])
-    settings = calibrate(run.settings, logits, np.array(labels))
+    # Calibrated on flip averaging for every scan; then the mirror pass is kept where it can matter.
+    averaged = validation_logits(Pipeline(*litert, replace(run.settings, mirror_margin=1.0)), images)
+    settings = calibrate(run.settings, averaged, np.array(labels))
+    mirror_pass = None
+    if settings.flip_average:
+        first_pass = validation_logits(Pipeline(*litert, replace(settings, flip_average=False)), images)
+        settings, mirror_pass = choose_mirror_margin(settings, first_pass, averaged)
     reference = Pipeline(keras_runner(keras_models["unet"]), keras_runner(keras_models["classifier"]), settings)
     files = {name: file_facts(models_dir / name) for name in (UNET_FILE, CLASSIFIER_FILE)}
     card = model_card(run, settings, files, agreement(reference, Pipeline(*litert, settings), images))
+    card["inference"]["mirror_pass_on_validation"] = mirror_pass
     card["design_choices"] = earlier_design_choices(models_dir / CARD_FILE)
     (models_dir / CARD_FILE).write_text(json.dumps(card, indent=1) + "\n")
     print(json.dumps({"calibration": card["calibration"], "decision": card["decision"]}), flush=True)
     return card
+
+
+def validation_logits(pipeline: Pipeline, images) -> np.ndarray:
+    return np.stack([pipeline.predict_gray(image).logits for image in images])
 
 
 def earlier_design_choices(card_path: Path) -> list[dict]:
