@@ -1,9 +1,10 @@
 """Validation sweep of the served UNet's mask post-processing: the probability threshold, the
-blob-confidence filter, and keeping only the most confident blob.
+blob-confidence filter, keeping only the most confident blob, and flip averaging of the map.
 
-The bundled UNet runs once per validation scan; each setting then re-runs only the served mask
-steps (`lesion_map`, `lesion_mask`) on its probability map and prints, per source, Dice over
-lesion scans and the share of normal scans given a lesion. Validation only.
+The bundled UNet runs on each validation scan and its mirror image; each setting then re-runs
+only the served mask steps (`lesion_map`, `lesion_mask`) on the probability map (the scan's, or
+its average with the mirrored scan's for the last row, at the served settings) and prints, per
+source, Dice over lesion scans and the share of normal scans given a lesion. Validation only.
 
     .venv/bin/python -m benchmarks.mask_settings --data BUSI BUSBRA
 """
@@ -37,23 +38,32 @@ def most_confident_blob(lesion_map: np.ndarray) -> np.ndarray:
 
 
 def sweep(pipeline: Pipeline, val) -> list[tuple[str, dict]]:
-    probabilities = [pipeline.segment(pipeline.square(image)) for image in val.images]
+    squares = [pipeline.square(image) for image in val.images]
+    probabilities = [pipeline.segment(square) for square in squares]
     rows = []
     for threshold, confidence, one_blob in itertools.product(THRESHOLDS, MIN_CONFIDENCES, (False, True)):
         steps = Pipeline(None, None, replace(pipeline.settings, mask_threshold=threshold,
                                              min_lesion_confidence=confidence))
-        masks = []
-        for image, probability in zip(val.images, probabilities):
-            lesion_map = steps.lesion_map(probability)
-            masks.append(steps.lesion_mask(most_confident_blob(lesion_map) if one_blob else lesion_map, *image.shape))
-        per_source = {}
-        for source in dict.fromkeys(val.sources):
-            index = np.flatnonzero(val.where(source))
-            per_source[source] = segmentation_metrics([masks[i] for i in index], [val.true_masks[i] for i in index],
-                                                      val.labels[index])
         rows.append((f"threshold {threshold}, confidence {confidence}, {'one blob' if one_blob else 'all blobs'}",
-                     per_source))
+                     scores(steps, val, probabilities, one_blob)))
+    mirrored = [pipeline.segment(np.ascontiguousarray(square[:, ::-1]))[:, ::-1] for square in squares]
+    averaged = [(plain + flipped) / 2 for plain, flipped in zip(probabilities, mirrored)]
+    rows.append(("served settings, map flip-averaged", scores(pipeline, val, averaged, False)))
     return rows
+
+
+def scores(steps: Pipeline, val, probabilities, one_blob: bool) -> dict[str, dict]:
+    """Per source: segmentation metrics of `steps`' mask steps on the given probability maps."""
+    masks = []
+    for image, probability in zip(val.images, probabilities):
+        lesion_map = steps.lesion_map(probability)
+        masks.append(steps.lesion_mask(most_confident_blob(lesion_map) if one_blob else lesion_map, *image.shape))
+    per_source = {}
+    for source in dict.fromkeys(val.sources):
+        index = np.flatnonzero(val.where(source))
+        per_source[source] = segmentation_metrics([masks[i] for i in index], [val.true_masks[i] for i in index],
+                                                  val.labels[index])
+    return per_source
 
 
 def main() -> None:
