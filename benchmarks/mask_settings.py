@@ -18,9 +18,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from benchmarks.unet_recipe import segmentation_by_source
 from inference.paths import MODELS_DIR
 from inference.pipeline import Pipeline
-from training.evaluate import segmentation_metrics
 from training.sources import Source, load_split_data
 
 THRESHOLDS = (0.4, 0.5, 0.6)
@@ -58,12 +58,7 @@ def scores(steps: Pipeline, val, probabilities, one_blob: bool) -> dict[str, dic
     for image, probability in zip(val.images, probabilities):
         lesion_map = steps.lesion_map(probability)
         masks.append(steps.lesion_mask(most_confident_blob(lesion_map) if one_blob else lesion_map, *image.shape))
-    per_source = {}
-    for source in dict.fromkeys(val.sources):
-        index = np.flatnonzero(val.where(source))
-        per_source[source] = segmentation_metrics([masks[i] for i in index], [val.true_masks[i] for i in index],
-                                                  val.labels[index])
-    return per_source
+    return segmentation_by_source(masks, val)
 
 
 def main() -> None:

@@ -33,6 +33,11 @@ def score(segmenter, settings: InferenceSettings, val) -> dict[str, dict]:
     pipeline = Pipeline(segmenter, None, settings)
     masks = [pipeline.lesion_mask(pipeline.lesion_map(pipeline.segment(pipeline.square(image))), *image.shape)
              for image in val.images]
+    return segmentation_by_source(masks, val)
+
+
+def segmentation_by_source(masks, val) -> dict[str, dict]:
+    """Segmentation metrics of predicted `masks` (one per validation scan), per source."""
     results = {}
     for source in dict.fromkeys(val.sources):
         rows = np.flatnonzero(val.where(source))
