@@ -81,12 +81,15 @@ def choose_mirror_margin(settings: InferenceSettings, first_pass: np.ndarray,
     a decision boundary gives every validation scan the decision that always averaging gives,
     and how often that margin runs the mirror pass. `first_pass` and `averaged` are the
     validation logits without and with flip averaging, under calibrated `settings`."""
-    always = reported_classes(softmax(averaged, settings.temperature), settings.malignant_threshold)
+    def decisions(pipeline: Pipeline, logits: np.ndarray) -> np.ndarray:
+        return reported_classes(pipeline.probabilities(logits), settings.malignant_threshold)
+
+    always = decisions(Pipeline(None, None, settings), averaged)
     for margin in MIRROR_MARGINS:
         candidate = Pipeline(None, None, replace(settings, mirror_margin=margin))
         mirrored = np.array([candidate.needs_mirror_pass(candidate.probabilities(row)) for row in first_pass])
         served = np.where(mirrored[:, None], averaged, first_pass)
-        if np.array_equal(reported_classes(candidate.probabilities(served), settings.malignant_threshold), always):
+        if np.array_equal(decisions(candidate, served), always):
             return candidate.settings, {"scans": len(first_pass), "mirror_pass_share": float(mirrored.mean())}
     raise AssertionError("a margin of 1.0 always runs the mirror pass")
 
