@@ -17,29 +17,20 @@ import argparse
 import json
 from pathlib import Path
 
-import keras
 import numpy as np
 
 from benchmarks.recipe_table import METRICS, summarize
-from inference.pipeline import LiteRTModel, Pipeline
+from inference.pipeline import Pipeline
 from inference.preprocessing import classifier_input, softmax
 from inference.settings import InferenceSettings
 from training import models
-from training.models import keras_runner
+from training.models import keras_runner, model_file
 from training.__main__ import epochs_argument
 from training.augment import AUGMENTATIONS
 from training.evaluate import classification_metrics
 from training.run import EPOCHS, SEED, TrainingRun
 from training.sources import Source, describe, load_split_data
 from training.train import CLASSIFIER_LEAVES_OUT, FROZEN_PREFIXES, FineTuning, predict_square_masks, train_classifier
-
-def validation_unet(path: Path):
-    """The UNet that masks the validation scans, as a pipeline model: a run's `.keras`
-    checkpoint or the served `.tflite` (the bundled models' UNet)."""
-    if path.suffix == ".tflite":
-        return LiteRTModel(path, num_threads=1)
-    return keras_runner(keras.models.load_model(path, compile=False))
-
 
 def masks_of(masks_run: Path | None, val_unet: Path | None, settings: InferenceSettings, train, val):
     """(train masks, val masks): the run's cross-fitted masks and a UNet's (by default the
@@ -48,7 +39,7 @@ def masks_of(masks_run: Path | None, val_unet: Path | None, settings: InferenceS
         return np.zeros_like(train.square_masks), np.zeros_like(val.square_masks)
     if masks_run is None:
         raise SystemExit(f"--kind {settings.classifier_input} needs --masks-run (a run folder with cross-fitted masks)")
-    val_masks = predict_square_masks(settings, validation_unet(val_unet or masks_run / "unet_best.keras"), val.squares)
+    val_masks = predict_square_masks(settings, model_file(val_unet or masks_run / "unet_best.keras"), val.squares)
     return np.load(masks_run / "cross_fitted_masks.npz")["masks"], val_masks
 
 

@@ -9,10 +9,13 @@ itself, as its ImageNet encoder expects.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import keras
 import tensorflow as tf
 from keras import layers
 
+from inference.pipeline import LiteRTModel
 from inference.preprocessing import CLASSIFIER_INPUTS, UNET_INPUTS
 from inference.settings import CLASS_NAMES, InferenceSettings
 from training.pretrained import build_efficientnet_lite, encoder_endpoints
@@ -137,3 +140,11 @@ def keras_runner(model: keras.Model):
     as a tf.function: eager calls are ~15x slower and would misstate TensorFlow's speed)."""
     traced = tf.function(lambda batch: model(batch, training=False))
     return lambda batch: traced(tf.constant(batch, tf.float32)).numpy()[0]
+
+
+def model_file(path: Path):
+    """A saved model as the pipeline's batch-of-one callable: a run's `.keras` checkpoint or
+    an exported `.tflite` (one thread)."""
+    if path.suffix == ".tflite":
+        return LiteRTModel(path, num_threads=1)
+    return keras_runner(keras.models.load_model(path, compile=False))

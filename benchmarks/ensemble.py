@@ -1,0 +1,106 @@
+"""Would a second classifier help more than the mirror pass? Validation, per source.
+
+Scores classifier members (the served `.tflite` and `.keras` checkpoints of other seeds, e.g.
+from `benchmarks.classifier_recipe`) on the validation scans masked by the served UNet, each
+alone with and without its mirror pass, and averaged in pairs and all together. "A + B" (two
+members, no mirror pass) costs what "A, mirror" costs per upload; "A + B, mirror" costs twice
+that. Logits are averaged as the mirror pass averages them; metrics use the most probable class,
+plus the negative log-likelihood and ECE at the temperature fitted on the same scans (in-sample,
+for comparing combinations only). Validation only: no test split is read.
+
+    .venv/bin/python -m benchmarks.ensemble --data BUSI BUSBRA --members models/classifier.tflite \\
+        runs/recipes/ens/seed2/classifier_best.keras runs/recipes/ens/seed3/classifier_best.keras \\
+        --out reports/recipes/ensemble
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from inference.paths import MODELS_DIR
+from inference.pipeline import CARD_FILE, UNET_FILE
+from inference.preprocessing import classifier_input, softmax
+from inference.settings import InferenceSettings
+from training.evaluate import classification_metrics
+from training.export import fit_temperature
+from training.metrics import expected_calibration_error
+from training.models import model_file
+from training.sources import Source, load_split_data
+from training.train import predict_square_masks
+
+SHOWN = ("accuracy", "macro_f1", "malignant_recall", "benign_vs_malignant_auc", "lesions_called_normal")
+
+
+def member_logits(path: Path, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(plain, mirrored) logits of one classifier member on every validation input."""
+    model = model_file(path)
+    plain = np.stack([model(x[None]) for x in inputs])
+    mirrored = np.stack([model(x[None, :, ::-1]) for x in inputs])
+    return plain, mirrored
+
+
+def combinations(names: list[str], logits: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Averaged logits of each member alone (with and without its mirror pass), of each pair
+    (without, then with mirror passes) and of all members with mirror passes."""
+    combos = {}
+    for name in names:
+        combos[name] = logits[name][0]
+        combos[f"{name}, mirror"] = (logits[name][0] + logits[name][1]) / 2
+    for size in range(2, len(names) + 1):
+        for group in itertools.combinations(names, size):
+            if size == 2:
+                combos[" + ".join(group)] = np.mean([logits[n][0] for n in group], axis=0)
+            combos[" + ".join(group) + ", mirror"] = np.mean([(logits[n][0] + logits[n][1]) / 2 for n in group], axis=0)
+    return combos
+
+
+def scores(logits: np.ndarray, labels: np.ndarray, sources: np.ndarray) -> dict:
+    """Per-source metrics of the most probable class, and the pooled temperature's NLL and ECE."""
+    temperature = fit_temperature(logits, labels)
+    calibrated = softmax(logits, temperature)
+    result = {"temperature": temperature,
+              "nll": float(-np.mean(np.log(calibrated[np.arange(len(labels)), labels] + 1e-12)))}
+    for source in dict.fromkeys(sources):
+        rows = sources == source
+        metrics = classification_metrics(labels[rows], softmax(logits[rows]))
+        result[source] = {**{k: metrics[k] for k in SHOWN},
+                          "ece_pooled_temperature": expected_calibration_error(calibrated[rows], labels[rows])}
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, nargs="+", help="data-set folders (BUSI, BUS-BRA)")
+    parser.add_argument("--members", required=True, nargs="+", type=Path, help="classifier .tflite / .keras files")
+    parser.add_argument("--models", type=Path, default=MODELS_DIR, help="the served UNet and card")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+
+    card = json.loads((args.models / CARD_FILE).read_text())
+    settings = replace(InferenceSettings.from_card(card), temperature=1.0, malignant_threshold=1.0)
+    val = load_split_data([Source.open(root) for root in args.data], "val", settings.square_size)
+    masks = predict_square_masks(settings, model_file(args.models / UNET_FILE), val.squares)
+    inputs = np.stack([classifier_input(settings, s, m) for s, m in zip(val.squares, masks)])
+    names = [chr(ord("A") + i) for i in range(len(args.members))]
+    logits = {name: member_logits(path, inputs) for name, path in zip(names, args.members)}
+    results = {combo: scores(values, val.labels, np.array(val.sources))
+               for combo, values in combinations(names, logits).items()}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(
+        {"members": dict(zip(names, map(str, args.members))), "results": results}, indent=1) + "\n")
+    np.savez_compressed(args.out / "logits.npz", labels=val.labels, sources=np.array(val.sources),
+                        **{f"{n}_{view}": logits[n][i] for n in names for i, view in enumerate(("plain", "mirrored"))})
+    for combo, result in results.items():
+        print(f"{combo:28s} nll {result['nll']:.3f}  " + "  ".join(
+            f"{source} " + " ".join(f"{result[source][k]:.3f}" if result[source][k] is not None else "-"
+                                    for k in (*SHOWN, "ece_pooled_temperature"))
+            for source in dict.fromkeys(val.sources)))
+
+
+if __name__ == "__main__":
+    main()
