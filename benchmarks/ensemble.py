@@ -73,13 +73,31 @@ def scores(logits: np.ndarray, labels: np.ndarray, sources: np.ndarray) -> dict:
     return result
 
 
+def markdown(results: dict) -> str:
+    """The README's table: one row per combination, per source accuracy, macro-F1, AUC and ECE."""
+    sources = [k for k in next(iter(results.values())) if k not in ("temperature", "nll")]
+    header = "| validation | NLL (pooled T) | " + " | ".join(
+        f"{s} accuracy | {s} macro-F1 | {s} B-vs-M AUC | {s} ECE" for s in sources) + " |"
+    lines = [header, "|---|" + "---:|" * (1 + 4 * len(sources))]
+    for combo, result in results.items():
+        cells = [f"{result['nll']:.3f}"] + [f"{result[s][k]:.3f}" for s in sources for k in
+                                            ("accuracy", "macro_f1", "benign_vs_malignant_auc", "ece_pooled_temperature")]
+        lines.append(f"| {combo} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, nargs="+", help="data-set folders (BUSI, BUS-BRA)")
-    parser.add_argument("--members", required=True, nargs="+", type=Path, help="classifier .tflite / .keras files")
+    parser.add_argument("--data", nargs="+", help="data-set folders (BUSI, BUS-BRA)")
+    parser.add_argument("--table", type=Path, help="only print the table of an earlier run's --out folder")
+    parser.add_argument("--members", nargs="+", type=Path, help="classifier .tflite / .keras files")
     parser.add_argument("--models", type=Path, default=MODELS_DIR, help="the served UNet and card")
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    if args.table:
+        return print(markdown(json.loads((args.table / "results.json").read_text())["results"]))
+    if not (args.data and args.members and args.out):
+        parser.error("--data, --members and --out are needed to score members")
 
     card = json.loads((args.models / CARD_FILE).read_text())
     settings = replace(InferenceSettings.from_card(card), temperature=1.0, malignant_threshold=1.0)
@@ -95,11 +113,7 @@ def main() -> None:
         {"members": dict(zip(names, map(str, args.members))), "results": results}, indent=1) + "\n")
     np.savez_compressed(args.out / "logits.npz", labels=val.labels, sources=np.array(val.sources),
                         **{f"{n}_{view}": logits[n][i] for n in names for i, view in enumerate(("plain", "mirrored"))})
-    for combo, result in results.items():
-        print(f"{combo:28s} nll {result['nll']:.3f}  " + "  ".join(
-            f"{source} " + " ".join(f"{result[source][k]:.3f}" if result[source][k] is not None else "-"
-                                    for k in (*SHOWN, "ece_pooled_temperature"))
-            for source in dict.fromkeys(val.sources)))
+    print(markdown(results))
 
 
 if __name__ == "__main__":
