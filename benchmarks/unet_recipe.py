@@ -1,7 +1,7 @@
 """Validation comparison of UNet recipes: input size and epochs, against the served UNet.
 
 Trains the UNet as `python -m training train` does (same data, augmentation, loss, checkpoint on
-validation IoU) with a changed input size or epoch count, then scores it and the bundled
+validation IoU) with a changed input size, epoch count or encoder, then scores it and the bundled
 `models/unet.tflite` through the served mask steps (blob cleaning, resizing to the scan) on every
 source's validation split: Dice over lesion scans, share of normal scans given a lesion.
 Validation only; the classifier is not retrained.
@@ -22,6 +22,7 @@ from inference.pipeline import UNET_FILE, LiteRTModel, Pipeline
 from inference.settings import InferenceSettings
 from training.__main__ import epochs_argument
 from training.evaluate import segmentation_metrics
+from training import models
 from training.models import keras_runner
 from training.run import EPOCHS, SEED, TrainingRun
 from training.sources import Source, describe, load_split_data
@@ -50,6 +51,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, nargs="+", help="data-set folders (BUSI, BUS-BRA)")
     parser.add_argument("--unet-size", type=int, required=True, help="UNet input size in pixels (served: the card's)")
+    parser.add_argument("--unet-encoder", default=models.UNET_ENCODER, help="ImageNet EfficientNet-Lite encoder")
     parser.add_argument("--epochs", type=epochs_argument, default=dict(EPOCHS), help="e.g. unet=14")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--models", type=Path, default=MODELS_DIR)
@@ -64,8 +66,8 @@ def main() -> None:
     print("bundled", json.dumps(results["bundled"]), flush=True)
     run = TrainingRun(settings=settings, data=describe(sources), seed=args.seed, epochs=args.epochs)
     unet = train_unet(run, args.out, "unet", (train.squares, train.square_masks), (val.squares, val.square_masks),
-                      args.epochs["unet"])
-    results[f"unet_size={args.unet_size}, epochs={args.epochs['unet']}"] = score(keras_runner(unet), settings, val)
+                      args.epochs["unet"], args.unet_encoder)
+    results[f"unet_size={args.unet_size}, epochs={args.epochs['unet']}, encoder={args.unet_encoder}"] = score(keras_runner(unet), settings, val)
     results["wall_time_minutes"] = run.wall_time_minutes
     (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     print(json.dumps(results, indent=1))

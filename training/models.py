@@ -71,7 +71,7 @@ def _weights(settings: InferenceSettings) -> str | None:
     return None if settings.weights == "none" else settings.weights
 
 
-def build_unet(settings: InferenceSettings) -> keras.Model:
+def build_unet(settings: InferenceSettings, encoder: str = UNET_ENCODER) -> keras.Model:
     """UNet for a binary lesion mask: (size, size, 1) grey pixels in [0, 255] -> probability.
 
     The encoder is an ImageNet EfficientNet-Lite with skips at strides 2, 4, 8 and 16 and its
@@ -81,7 +81,7 @@ def build_unet(settings: InferenceSettings) -> keras.Model:
         raise ValueError(f"the UNet takes one grey channel, not {settings.unet_input!r}")
     size = settings.unet_size
     inputs = keras.Input((size, size, 1), name="image")
-    backbone = build_efficientnet_lite(UNET_ENCODER.removeprefix("efficientnet-"), (size, size, 3),
+    backbone = build_efficientnet_lite(encoder.removeprefix("efficientnet-"), (size, size, 3),
                                        weights=_weights(settings))
     features = keras.Model(backbone.input, encoder_endpoints(backbone), name="encoder")(GrayToRGB(name="rgb")(inputs))
     x = features[-1]

@@ -157,13 +157,14 @@ def train_models(run: TrainingRun, run_dir: Path, sources: Sequence[Source], sta
                          (val_inputs, val.labels[val_rows]))
 
 
-def train_unet(run: TrainingRun, run_dir: Path, name: str, train_set, val_set, epochs: int):
+def train_unet(run: TrainingRun, run_dir: Path, name: str, train_set, val_set, epochs: int,
+               encoder: str = models.UNET_ENCODER):
     """Train the segmenter on (squares, masks) — all training images: normals teach it to
     stay empty — with checkpoints chosen on the validation (squares, masks)."""
     settings = run.settings
     squares, masks = train_set
     keras.utils.set_random_seed(run.seed)
-    model = build_unet(settings)
+    model = build_unet(settings, encoder)
     steps = epochs * math.ceil(len(squares) / BATCH_SIZE)
     model.compile(
         optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(UNET_LEARNING_RATE, steps)),
