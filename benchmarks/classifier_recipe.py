@@ -67,6 +67,7 @@ def main() -> None:
                         help="layer-name prefixes kept frozen while fine-tuning besides the batch norms")
     parser.add_argument("--leave-out", nargs="*", default=sorted(CLASSIFIER_LEAVES_OUT), choices=AUGMENTATIONS,
                         help="augmentations to skip (none given: every one runs)")
+    parser.add_argument("--label-smoothing", type=float, default=0.0, help="of the classifier's cross-entropy")
     parser.add_argument("--seeds", nargs="+", type=int, default=[SEED])
     parser.add_argument("--masks-run", type=Path, default=None, help="run folder with cross_fitted_masks.npz")
     parser.add_argument("--val-unet", type=Path, default=None,
@@ -81,7 +82,7 @@ def main() -> None:
     train_masks, val_masks = masks_of(args.masks_run, args.val_unet, settings, train, val)
     only = "busi" if args.train_on == "busi" else None
     rows, val_rows = train.where(only), val.where(only)
-    fine_tuning = FineTuning(tuple(args.frozen), frozenset(args.leave_out))
+    fine_tuning = FineTuning(tuple(args.frozen), frozenset(args.leave_out), args.label_smoothing)
     val_inputs = np.stack([classifier_input(settings, s, m) for s, m in zip(val.squares, val_masks)])
     results = []
     for seed in args.seeds:

@@ -86,3 +86,18 @@ def test_from_scratch_training_skips_the_head_phase(tmp_path):
     assert not (tmp_path / "classifier_head_log.csv").exists()
     assert (tmp_path / "classifier_log.csv").read_text().count("\n") == 2  # header and one epoch
     assert set(run.wall_time_minutes) == {"classifier"}
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_label_smoothing_reaches_the_compiled_loss(classifier, smoothing):
+    """Hand value: logits (0, 0, 0) give cross-entropy ln 3 whatever the target; logits
+    (10, 0, 0) against class 0 give about 0 unsmoothed, and with smoothing ε the target puts
+    ε/3 on each wrong class, costing about 2·(ε/3)·10 nats."""
+    import numpy as np
+
+    train._compile_classifier(classifier, 1e-3, 0, smoothing)
+    target = np.array([[1.0, 0.0, 0.0]])
+    loss = classifier.loss
+    assert float(loss(target, np.zeros((1, 3)))) == pytest.approx(np.log(3), rel=1e-5)
+    assert float(loss(target, np.array([[10.0, 0.0, 0.0]]))) == pytest.approx(
+        2 * smoothing / 3 * 10 + 9.1e-5, abs=1e-3)

@@ -55,6 +55,7 @@ class FineTuning:
 
     frozen_prefixes: tuple[str, ...] = FROZEN_PREFIXES
     leave_out: frozenset[str] = CLASSIFIER_LEAVES_OUT
+    label_smoothing: float = 0.0
 
 
 def recipe() -> dict:
@@ -235,11 +236,11 @@ def _set_backbone_trainable(model: keras.Model, fine_tune: bool, frozen_prefixes
                 layer.trainable = False
 
 
-def _compile_classifier(model: keras.Model, learning_rate, steps: int) -> None:
+def _compile_classifier(model: keras.Model, learning_rate, steps: int, label_smoothing: float) -> None:
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps) if steps else learning_rate
     model.compile(
         optimizer=keras.optimizers.Adam(schedule),
-        loss=keras.losses.CategoricalCrossentropy(from_logits=True),
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=label_smoothing),
         metrics=["accuracy", keras.metrics.F1Score(average="macro", name="macro_f1")],
     )
 
@@ -261,11 +262,11 @@ def train_classifier(run: TrainingRun, run_dir: Path, stage: str, settings: Infe
     pretrained = settings.weights != "none"  # from scratch, a head on random features learns nothing
     if pretrained and not (run_dir / f"{stage}_last.keras").exists():
         _set_backbone_trainable(model, False, fine_tuning.frozen_prefixes)
-        _compile_classifier(model, HEAD_LEARNING_RATE, 0)
+        _compile_classifier(model, HEAD_LEARNING_RATE, 0, fine_tuning.label_smoothing)
         model = _fit(model, batches, val, run.epochs["head"], run, run_dir, f"{stage}_head", "val_macro_f1",
                      class_weight=weights_by_class)
     _set_backbone_trainable(model, True, fine_tuning.frozen_prefixes, keep_batch_norms=pretrained)
     _compile_classifier(model, FINE_TUNE_LEARNING_RATE if pretrained else SCRATCH_LEARNING_RATE,
-                        run.epochs["fine_tune"] * len(batches))
+                        run.epochs["fine_tune"] * len(batches), fine_tuning.label_smoothing)
     return _fit(model, batches, val, run.epochs["fine_tune"], run, run_dir, stage, "val_macro_f1",
                 class_weight=weights_by_class)
