@@ -23,12 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from inference.paths import MODELS_DIR
-from inference.pipeline import CARD_FILE, UNET_FILE
+from inference.pipeline import CARD_FILE, UNET_FILE, mirrored_input
 from inference.preprocessing import classifier_input, softmax
 from inference.settings import InferenceSettings
 from training.evaluate import classification_metrics
 from training.export import fit_temperature
-from training.metrics import expected_calibration_error
+from training.metrics import expected_calibration_error, negative_log_likelihood
 from training.models import model_file
 from training.sources import Source, load_split_data
 from training.train import predict_square_masks
@@ -40,7 +40,7 @@ def member_logits(path: Path, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarra
     """(plain, mirrored) logits of one classifier member on every validation input."""
     model = model_file(path)
     plain = np.stack([model(x[None]) for x in inputs])
-    mirrored = np.stack([model(x[None, :, ::-1]) for x in inputs])
+    mirrored = np.stack([model(mirrored_input(x[None])) for x in inputs])
     return plain, mirrored
 
 
@@ -64,7 +64,7 @@ def scores(logits: np.ndarray, labels: np.ndarray, sources: np.ndarray) -> dict:
     temperature = fit_temperature(logits, labels)
     calibrated = softmax(logits, temperature)
     result = {"temperature": temperature,
-              "nll": float(-np.mean(np.log(calibrated[np.arange(len(labels)), labels] + 1e-12)))}
+              "nll": negative_log_likelihood(calibrated, labels)}
     for source in dict.fromkeys(sources):
         rows = sources == source
         metrics = classification_metrics(labels[rows], softmax(logits[rows]))

@@ -67,6 +67,11 @@ def decide(probabilities: np.ndarray, malignant_threshold: float) -> Decision:
     return Decision("malignant" if flagged else most_probable, most_probable, flagged)
 
 
+def mirrored_input(batch: np.ndarray) -> np.ndarray:
+    """A classifier input batch mirrored left to right (the flip-averaging pass)."""
+    return batch[:, :, ::-1]
+
+
 def is_uncertain(probabilities: dict[str, float]) -> bool:
     """No class reached UNCERTAIN_BELOW."""
     return max(probabilities.values()) < UNCERTAIN_BELOW
@@ -187,7 +192,7 @@ class Pipeline:
         batch = classifier_input(self.settings, square, square_mask)[None]
         logits = self.classifier(batch)
         if self.needs_mirror_pass(self.probabilities(logits)):
-            return (logits + self.classifier(batch[:, :, ::-1])) / 2
+            return (logits + self.classifier(mirrored_input(batch))) / 2
         return logits
 
     def needs_mirror_pass(self, probabilities: np.ndarray) -> bool:

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from training.evaluate import classification_metrics, segmentation_metrics
-from training.metrics import dice, expected_calibration_error, iou, pixel_accuracy
+from training.metrics import dice, expected_calibration_error, iou, negative_log_likelihood, pixel_accuracy
 
 PRED = np.array([[1, 1, 0, 0],
                  [1, 1, 0, 0],
@@ -122,3 +122,9 @@ def test_missed_lesion_metrics_classify_lesion_scans_with_an_empty_mask():
     assert metrics == {"lesion_scans": 3, "called_normal": pytest.approx(2 / 3), "cancers_flagged": 0.5}
     assert seen_masks == [0.0, 0.0, 0.0]  # the normal scan is skipped; every mask channel was empty
     assert missed_lesion_metrics(pipeline, [bright], np.array([2])) is None  # no lesion scan, nothing to say
+
+
+def test_negative_log_likelihood_by_hand():
+    """Two scans given 0.5 and 0.25 for their true classes: (ln 2 + ln 4) / 2 = 1.5 ln 2."""
+    probabilities = np.array([[0.5, 0.25, 0.25], [0.5, 0.25, 0.25]])
+    assert negative_log_likelihood(probabilities, np.array([0, 2])) == pytest.approx(1.5 * np.log(2))

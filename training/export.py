@@ -19,6 +19,7 @@ from inference.pipeline import CARD_FILE, CLASSIFIER_FILE, MALIGNANT, UNET_FILE,
 from inference.preprocessing import CLASSIFIER_INPUTS, UNET_INPUTS, softmax
 from inference.settings import CLASS_NAMES, InferenceSettings
 from training import data
+from training.metrics import negative_log_likelihood
 from training.models import keras_runner
 from training.run import TrainingRun
 from training.sources import Source, describe
@@ -50,8 +51,7 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     from scipy.optimize import minimize_scalar
 
     def nll(log_t):
-        probs = softmax(logits, float(np.exp(log_t)))
-        return -np.mean(np.log(probs[np.arange(len(labels)), labels] + 1e-12))
+        return negative_log_likelihood(softmax(logits, float(np.exp(log_t))), labels)
 
     return float(np.exp(minimize_scalar(nll, bounds=(-3, 3), method="bounded").x))
 

@@ -41,3 +41,8 @@ def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bi
     """ECE: the count-weighted gap between accuracy and confidence over equal-width bins."""
     rows = reliability_bins(probabilities, labels, bins)
     return float(sum(n * abs(acc - conf) for _, acc, conf, n in rows) / len(labels))
+
+
+def negative_log_likelihood(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    """Mean −log of the probability given to each scan's true class (what temperature scaling minimises)."""
+    return float(-np.mean(np.log(probabilities[np.arange(len(labels)), labels] + 1e-12)))
