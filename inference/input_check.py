@@ -29,6 +29,7 @@ from PIL import Image
 from inference.paths import MODELS_DIR
 from inference.preprocessing import resize_for_model, to_gray_array
 from inference.settings import ModelCardError
+from inference.threads import pin_native_threads
 
 FEATURE_FILE = "input_check.tflite"
 REFERENCE_FILE = "input_check.npz"
@@ -182,6 +183,7 @@ class InputCheck:
         an ``input_check`` section or files whose checksums differ from the card's."""
         from inference.pipeline import LiteRTModel
 
+        pin_native_threads()
         models_dir = Path(models_dir)
         settings = InputCheckSettings.from_card(json.loads((models_dir / CARD_FILE).read_text()))
         for name, expected in ((settings.feature_model, settings.feature_model_sha256),

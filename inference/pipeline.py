@@ -28,6 +28,7 @@ from inference.preprocessing import (
     unet_input,
 )
 from inference.settings import CLASS_NAMES, InferenceSettings
+from inference.threads import pin_native_threads
 
 UNET_FILE = "unet.tflite"
 CLASSIFIER_FILE = "classifier.tflite"
@@ -217,6 +218,7 @@ class Pipeline:
     def load(cls, models_dir: str | Path = MODELS_DIR, threads: int | None = None) -> "Pipeline":
         """The LiteRT models in `models_dir`, run as their card says (`threads` overrides its
         thread count). Raises ModelCardError for a card that does not say how."""
+        pin_native_threads()
         models_dir = Path(models_dir)
         card = json.loads((models_dir / CARD_FILE).read_text())
         settings = InferenceSettings.from_card(card)
