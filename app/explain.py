@@ -4,7 +4,9 @@ One decision (`inference.pipeline.Decision`) is told one way on the page, in the
 report: the most probable class is "most likely", and the malignant flag is said separately, in
 the headline. The branch table below (headline, summary, next steps) is the only place these
 texts are chosen. The only numbers stated are the scan's own probabilities, the flag threshold
-and the model's measured rates from the card's public summary.
+and the model's measured rates from the card's public summary; no percentage is shown as 0% or
+100% (`percent`). Every warning about one answer is a `Note` in `Explanation.notes`, the one list
+the page, the report and the API all show, so none can be left out of one of them.
 
 Every text is an English message id, marked with N_ and translated where it is used
 (translations/fr holds the French). Written for a patient reading alone: short sentences, calm, never alarming and never soothing;
@@ -14,12 +16,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from babel import Locale
+from babel.lists import format_list
 from babel.numbers import format_percent
 from flask_babel import gettext
 
 from app.i18n import N_, current_language
 from inference.pipeline import UNCERTAIN_BELOW, Prediction, is_uncertain
-from inference.public_summary import PublicSummary
+from inference.public_summary import PublicSummary, SourceSummary
 
 DISCLAIMER_DETAIL = N_("It is an automated estimate from one image and can be wrong. Only a doctor, "
                        "with your full history and imaging, can tell you what a finding is.")
@@ -36,6 +40,26 @@ FLAG_NOTE = N_("Flagged for a doctor's review: a %(threshold)s chance of cancer 
                "the model estimates %(chance)s for this scan.")
 ACCURACY_NOTE = N_("How often the model is right: on %(scans)s scans it had not seen in training, its "
                    "answer was right about %(right)s times in 100.")
+NO_OUTLINE = N_("The model did not outline any area on this scan.")
+UNFAMILIAR_TITLE = N_("This scan looks unlike those the model learnt from.")
+UNFAMILIAR_NOTE = N_("It may come from another scanner, other settings or another kind of image, so this "
+                     "result is less reliable than usual. Show the scan itself to your doctor rather than "
+                     "relying on this result.")
+
+# What the model learnt from (the card's sources) and what that means for other scans.
+SCOPE_NOTE = N_("The model learnt only from scans of %(sources)s. A scan from another hospital or scanner "
+                "can get a less reliable result, even when no warning is shown: show the scan itself to "
+                "your doctor.")
+SCOPE_SOURCE = N_("a hospital in %(country)s (scanners: %(scanners)s)")
+# How far the percentages can be trusted: measured per source, never "calibrated" without numbers.
+TRUST_NOTE = N_("The percentages are the model's own estimates, adjusted on scans it had not seen in "
+                "training. They can be too sure, most of all on scans from other hospitals. On scans it "
+                "had not seen:")
+SOURCE_FIGURES = N_("%(country)s (%(source)s, %(scans)s scans): right about %(right)s times in 100; its "
+                    "answers given at %(level)s or more (%(confident)s scans) were right about "
+                    "%(confident_right)s times in 100.")
+SOURCE_FIGURES_NONE_CONFIDENT = N_("%(country)s (%(source)s, %(scans)s scans): right about %(right)s times "
+                                   "in 100; no answer reached %(level)s.")
 
 # (most probable class, malignant flagged) -> headline. Malignant on top is flagged whenever the
 # threshold is at most 1/3 (the card's 0.2); the unflagged row covers higher thresholds.
@@ -108,10 +132,18 @@ NEXT_STEPS = {
 
 
 def percent(probability: float) -> str:
-    """A probability as the page shows it, in the request's language: whole percent, "<1%" below 0.5%."""
+    """A probability as the page shows it, in the request's language: whole percent, "<1%" below 0.5%
+    and ">99%" from 99.5%: no estimate is ever certain, so 0% and 100% are never shown."""
     if probability < 0.005:
         return "<" + format_percent(0.01, locale=current_language())
+    if probability >= 0.995:
+        return ">" + format_percent(0.99, locale=current_language())
     return format_percent(probability, locale=current_language())
+
+
+def in_100(share: float) -> int:
+    """A measured share as "about N times in 100", never 0 or 100 unless it was exactly that."""
+    return min(max(round(100 * share), 0 if share == 0 else 1), 100 if share == 1 else 99)
 
 
 def disclaimer() -> str:
@@ -124,40 +156,88 @@ def class_titles() -> dict[str, str]:
     return {name: gettext(title) for name, title in CLASS_TITLES.items()}
 
 
+def model_scope(facts: PublicSummary) -> str:
+    """Which hospitals and scanners the model learnt from (the card's sources), and that other
+    scans can get less reliable results, in the request's language."""
+    language = current_language()
+    sources = [gettext(SCOPE_SOURCE, country=Locale.parse(language).territories[source.country],
+                       scanners=format_list(list(source.scanners), locale=language))
+               for source in facts.sources]
+    return gettext(SCOPE_NOTE, sources=format_list(sources, locale=language))
+
+
+def trust_figures(facts: PublicSummary) -> tuple[str, ...]:
+    """How far the percentages can be trusted: the measured figures per source, after TRUST_NOTE."""
+    return (gettext(TRUST_NOTE), *(_source_figures(source, facts.confident_at) for source in facts.sources))
+
+
+def _source_figures(source: SourceSummary, confident_at: float) -> str:
+    country = Locale.parse(current_language()).territories[source.country]
+    figures = {"country": country, "source": source.name, "scans": source.scans,
+               "right": in_100(source.accuracy), "level": percent(confident_at)}
+    if source.confident_accuracy is None:
+        return gettext(SOURCE_FIGURES_NONE_CONFIDENT, **figures)
+    return gettext(SOURCE_FIGURES, confident=source.confident, confident_right=in_100(source.confident_accuracy),
+                   **figures)
+
+
+@dataclass(frozen=True)
+class Note:
+    """One warning about one answer: the page, the report and the API each show every note."""
+    kind: str  # "flag", "uncertain", "unfamiliar": how the page styles it
+    text: str
+    title: str | None = None  # a first sentence shown in bold
+
+    def __str__(self) -> str:
+        return f"{self.title} {self.text}" if self.title else self.text
+
+
 @dataclass(frozen=True)
 class Explanation:
     headline: str  # the most likely class, and the malignant flag when raised
-    flag_note: str | None  # why it is flagged, with the chance (None when not flagged)
+    notes: tuple[Note, ...]  # every warning about this answer, most important first
     summary: str  # what the finding means
     accuracy_note: str  # how often the model is right, from the card
+    scope: str  # what the model learnt from, and that other scans can get less reliable results
+    trust: tuple[str, ...]  # how far the percentages can be trusted, per source, from the card
     next_steps: tuple[str, ...]
-    uncertain_note: str | None  # when no class reached UNCERTAIN_BELOW
+    scan_caption: str | None  # NO_OUTLINE when nothing is outlined (the page's own caption otherwise)
+
+    def note(self, kind: str) -> Note | None:
+        return next((note for note in self.notes if note.kind == kind), None)
 
     @property
     def uncertain(self) -> bool:
-        return self.uncertain_note is not None
+        return self.note("uncertain") is not None
 
     @property
     def text(self) -> str:
-        """Everything but the steps, as one paragraph (the API's `explanation`)."""
-        parts = (self.headline + ".", self.flag_note, self.uncertain_note, self.summary, self.accuracy_note)
-        return " ".join(part for part in parts if part)
+        """Everything but the steps and the figures, as one paragraph (the API's `explanation`)."""
+        return " ".join((self.headline + ".", *map(str, self.notes), self.summary, self.accuracy_note, self.scope))
 
 
-def explain(prediction: Prediction, facts: PublicSummary, malignant_threshold: float) -> Explanation:
+def explain(prediction: Prediction, facts: PublicSummary, malignant_threshold: float,
+            unfamiliar: bool = False) -> Explanation:
     """The texts for one prediction, in the request's language: its row of the branch table,
-    filled with its numbers."""
+    filled with its numbers; `unfamiliar` when the input check found the scan unlike the training scans."""
     decision, probabilities = prediction.decision, prediction.probabilities
     most_likely, flagged = decision.most_probable, decision.malignant_flagged
     flagged_below_top = flagged and most_likely != "malignant"
+    notes = (
+        Note("flag", gettext(FLAG_NOTE, threshold=percent(malignant_threshold),
+                             chance=percent(probabilities["malignant"]))) if flagged else None,
+        Note("uncertain", gettext(UNCERTAIN_NOTE, threshold=percent(UNCERTAIN_BELOW)))
+        if is_uncertain(probabilities) else None,
+        Note("unfamiliar", gettext(UNFAMILIAR_NOTE), gettext(UNFAMILIAR_TITLE)) if unfamiliar else None,
+    )
     return Explanation(
         headline=gettext(HEADLINES[most_likely, flagged]),
-        flag_note=gettext(FLAG_NOTE, threshold=percent(malignant_threshold),
-                          chance=percent(probabilities["malignant"])) if flagged else None,
+        notes=tuple(note for note in notes if note),
         summary=gettext(SUMMARIES[most_likely, bool(prediction.mask.any())],
-                        missed=round(100 * facts.lesions_called_normal)),
-        accuracy_note=gettext(ACCURACY_NOTE, scans=facts.scans, right=round(100 * facts.accuracy)),
+                        missed=in_100(facts.lesions_called_normal)),
+        accuracy_note=gettext(ACCURACY_NOTE, scans=facts.scans, right=in_100(facts.accuracy)),
+        scope=model_scope(facts),
+        trust=trust_figures(facts),
         next_steps=tuple(gettext(step) for step in NEXT_STEPS["flagged" if flagged_below_top else most_likely]),
-        uncertain_note=(gettext(UNCERTAIN_NOTE, threshold=percent(UNCERTAIN_BELOW))
-                        if is_uncertain(probabilities) else None),
+        scan_caption=None if prediction.mask.any() else gettext(NO_OUTLINE),
     )

@@ -13,16 +13,11 @@ from app.imaging import decode_upload
 from app.input_errors import require_ultrasound
 from app.location.centres import locate_and_find
 from app.location.places import LocationError
-from app.marks import N_
 from inference.input_check import InputVerdict
 from inference.pipeline import Prediction
 
 UPLOAD_FIELD = "image"
 LOCATION_FIELDS = ("location", "latitude", "longitude")
-# Shown prominently on the result page when the input check finds the scan unfamiliar.
-UNFAMILIAR_NOTE = N_("This scan looks unlike the scans the model learnt from (another scanner, "
-                     "settings or kind of image), so this result is less reliable than usual. "
-                     "Show the scan itself to your doctor rather than relying on this result.")
 
 
 @dataclass
@@ -54,7 +49,8 @@ def analyse_upload(files: MultiDict[str, FileStorage], form: MultiDict[str, str]
     prediction = pipeline.predict(image)
     g.model_timings = prediction.timings_ms
     nearby, location_error = _nearby_centres(form)
-    explanation = explain(prediction, current_app.extensions["public_summary"], pipeline.settings.malignant_threshold)
+    explanation = explain(prediction, current_app.extensions["public_summary"], pipeline.settings.malignant_threshold,
+                          unfamiliar=verdict.unfamiliar)
     return Analysis(image, prediction, explanation, verdict, nearby, location_error)
 
 

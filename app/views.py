@@ -9,11 +9,11 @@ from flask import Blueprint, current_app, render_template, request
 from flask_babel import gettext
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from app.explain import DISCLAIMER_DETAIL, class_titles, disclaimer, percent
+from app.explain import DISCLAIMER_DETAIL, class_titles, disclaimer, model_scope, percent
 from app.i18n import N_
 from app.imaging import ACCEPTED_FORMATS_TEXT, overlay_png, png_data_uri, scan_and_outline_pngs
 from app.report import ReportContent, build_report
-from app.triage import UNFAMILIAR_NOTE, UPLOAD_FIELD, analyse_upload
+from app.triage import UPLOAD_FIELD, analyse_upload
 from inference.settings import CLASS_NAMES
 
 bp = Blueprint("views", __name__)
@@ -29,7 +29,8 @@ def render_upload_page(error: str | None = None, notice: str | None = None) -> s
     max_bytes = current_app.config["MAX_CONTENT_LENGTH"]
     return render_template("index.html", error=error, notice=notice, accepted=gettext(ACCEPTED_FORMATS_TEXT),
                            max_bytes=max_bytes, max_mb=f"{max_bytes / (1024 * 1024):g}",
-                           upload_field=UPLOAD_FIELD, location=_typed_location())
+                           upload_field=UPLOAD_FIELD, location=_typed_location(),
+                           model_scope=model_scope(current_app.extensions["public_summary"]))
 
 
 def _typed_location() -> str:
@@ -65,7 +66,7 @@ def analyse():
         explanation=analysis.explanation, probabilities=[(titles[name], shown) for name, _, shown in probabilities],
         most_likely_title=titles[prediction.decision.most_probable], disclaimer=disclaimer(),
         scan_png=overlay_png(analysis.image, prediction.mask),
-        centres=(analysis.nearby or {}).get("centres", [])))
+        nearby=analysis.nearby))
     return render_template(
         "result.html",
         label=prediction.label,
@@ -77,7 +78,6 @@ def analyse():
         explanation=analysis.explanation,
         disclaimer_detail=gettext(DISCLAIMER_DETAIL),
         titles=titles,
-        unfamiliar_note=gettext(UNFAMILIAR_NOTE) if analysis.input_check.unfamiliar else None,
         nearby=analysis.nearby,
         location_error=analysis.location_error,
         report_uri="data:application/pdf;base64," + base64.b64encode(report).decode("ascii"),

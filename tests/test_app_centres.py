@@ -61,7 +61,7 @@ def test_result_page_keeps_the_result_when_the_place_is_unknown(submit_form, sca
     response = submit_form(scan_bytes, location="Xyzzyplace Nowhere")
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert 'id="most-likely"' in page
+    assert 'id="headline"' in page
     assert "We could not find that place" in page
     assert "Your family doctor" in page
 

@@ -7,14 +7,16 @@ import re
 import numpy as np
 import pytest
 
-from app.explain import CLASS_TITLES, HEADLINES, NEXT_STEPS, SUMMARIES, disclaimer, explain
+from app.explain import CLASS_TITLES, HEADLINES, NEXT_STEPS, SUMMARIES, disclaimer, explain, in_100, percent
 from inference.pipeline import Pipeline
-from inference.public_summary import PublicSummary
+from inference.public_summary import PublicSummary, SourceSummary
 from inference.settings import CLASS_NAMES, InferenceSettings, ModelCardError
-from training.summary import public_summary
+from training.summary import answer_counts, public_summary
 
-# Rates unlike the bundled card's, so a text that hard-codes the card's numbers fails.
-FACTS = PublicSummary(accuracy=0.731, lesions_called_normal=0.123, scans=57, evaluated_on="test")
+# Rates and sources unlike the bundled card's, so a text that hard-codes the card's facts fails.
+FACTS = PublicSummary(accuracy=0.731, lesions_called_normal=0.123, scans=57, evaluated_on="test", confident_at=0.8,
+                      sources=(SourceSummary("Alpha", "JP", ("Acme X",), 40, 30, 13, 11),
+                               SourceSummary("Beta", "NO", ("Acme Y", "Acme Z"), 17, 11, 0, 0)))
 SCAN = np.full((300, 400), 90, np.uint8)
 
 
@@ -86,19 +88,57 @@ def test_each_branch_tells_one_consistent_story(row):
     assert ("flagged for a doctor's review" in explanation.headline) == flagged
     if flagged:
         chance = f"{prediction.probabilities['malignant']:.0%}"
-        assert explanation.flag_note == (f"Flagged for a doctor's review: a {threshold:.0%} chance of cancer is "
-                                         f"enough to check, and the model estimates {chance} for this scan.")
+        assert explanation.note("flag").text == (f"Flagged for a doctor's review: a {threshold:.0%} chance of "
+                                                 f"cancer is enough to check, and the model estimates {chance} "
+                                                 "for this scan.")
     else:
-        assert explanation.flag_note is None
+        assert explanation.note("flag") is None
     assert explanation.uncertain == uncertain
-    assert ("no answer reached 60%" in (explanation.uncertain_note or "")) == uncertain
+    assert ("no answer reached 60%" in str(explanation.note("uncertain") or "")) == uncertain
+    assert (explanation.scan_caption is None) == outlined
     assert explanation.summary.startswith(SUMMARIES[most_likely, outlined][:40])
     assert "about 73 times in 100" in explanation.accuracy_note and "57 scans" in explanation.accuracy_note
     steps_key = "flagged" if flagged and most_likely != "malignant" else most_likely
     assert explanation.next_steps == NEXT_STEPS[steps_key]
     # the one paragraph the API sends holds all of it, headline first
     assert explanation.text.startswith(explanation.headline)
-    assert all(part in explanation.text for part in (explanation.summary, explanation.accuracy_note))
+    assert all(part in explanation.text for part in (explanation.summary, explanation.accuracy_note,
+                                                       explanation.scope, *map(str, explanation.notes)))
+
+
+def test_an_unfamiliar_scan_gets_its_note_after_the_others():
+    explanation = explain(predict((0.50, 0.30, 0.20), True), FACTS, 0.2, unfamiliar=True)
+    assert [note.kind for note in explanation.notes] == ["flag", "uncertain", "unfamiliar"]
+    unfamiliar = explanation.note("unfamiliar")
+    assert unfamiliar.title == "This scan looks unlike those the model learnt from."
+    assert unfamiliar.title not in unfamiliar.text  # said once
+    assert str(unfamiliar) in explanation.text
+
+
+def test_the_scope_and_the_figures_come_from_the_card():
+    explanation = explain(predict((0.80, 0.10, 0.10), True), FACTS, 0.2)
+    assert explanation.scope.startswith("The model learnt only from scans of a hospital in Japan (scanners: "
+                                        "Acme X) and a hospital in Norway (scanners: Acme Y and Acme Z).")
+    assert "even when no warning is shown" in explanation.scope
+    intro, alpha, beta = explanation.trust
+    assert "can be too sure" in intro and "calibrated" not in intro
+    assert alpha == ("Japan (Alpha, 40 scans): right about 75 times in 100; its answers given at 80% or more "
+                     "(13 scans) were right about 85 times in 100.")
+    assert beta == "Norway (Beta, 17 scans): right about 65 times in 100; no answer reached 80%."
+
+
+@pytest.mark.parametrize("probability, shown", [(1.0, ">99%"), (0.9951, ">99%"), (0.9949, "99%"), (0.5, "50%"),
+                                                (0.0051, "1%"), (0.0049, "<1%"), (0.0, "<1%")])
+def test_no_percentage_is_ever_0_or_100(app, probability, shown):
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert percent(probability) == shown
+    with app.test_request_context(headers={"Accept-Language": "fr"}):
+        assert percent(probability).replace("\u202f", " ").replace("\xa0", " ") == shown.replace("%", " %")
+
+
+@pytest.mark.parametrize("share, said", [(0.0, 0), (0.001, 1), (0.5, 50), (0.996, 99), (1.0, 100)])
+def test_a_measured_share_is_said_as_it_was(share, said):
+    assert in_100(share) == said
 
 
 @pytest.mark.parametrize("outlined", [False, True])
@@ -124,21 +164,52 @@ def test_the_only_numbers_are_the_scan_s_and_the_card_s():
     explanation = explain(predict((0.50, 0.30, 0.20), True), FACTS, 0.2)
     numbers = set(re.findall(r"\d+", " ".join((explanation.text, *explanation.next_steps))))
     assert numbers == {"20", "30", "60", "57", "73", "100"}  # threshold, chance, unsure below, card
+    figures = set(re.findall(r"\d+", " ".join(explanation.trust)))
+    assert figures == {"40", "75", "80", "13", "85", "17", "65", "100"}  # the card's per-source counts
 
 
-def test_public_summary_from_a_hand_made_confusion_matrix():
+def test_answer_counts_from_hand_made_arrays():
+    labels = np.array([0, 1, 2, 0, 1])
+    probabilities = np.array([[0.95, 0.03, 0.02], [0.5, 0.4, 0.1], [0.05, 0.05, 0.9], [0.1, 0.89, 0.01],
+                              [0.92, 0.05, 0.03]])
+    reported = np.array([0, 1, 2, 1, 0])  # the second reported malignant under the flag
+    counts = answer_counts(labels, probabilities, reported)
+    assert counts == {"scans": 5, "right": 3, "confident": 3, "confident_right": 2, "confident_at": 0.9}
+
+
+def test_public_summary_from_hand_made_results():
     # rows true benign/malignant/normal, columns reported; 7 + 2 lesion scans called normal of 30
-    results = {"split": "test", "classification": {
-        "n": 40, "accuracy": 0.65, "confusion": [[12, 3, 5], [1, 7, 2], [1, 2, 7]]}}
-    summary = public_summary(results, "BUSI")
-    assert summary.accuracy == 0.65 and summary.scans == 40
-    assert summary.lesions_called_normal == pytest.approx(7 / 30, abs=1e-4)
-    assert "test scans of BUSI" in summary.evaluated_on
+    busi = {"source": "busi", "split": "test", "classification": {
+        "n": 40, "accuracy": 0.65, "confusion": [[12, 3, 5], [1, 7, 2], [1, 2, 7]]},
+        "answers": {"scans": 40, "right": 26, "confident": 10, "confident_right": 9, "confident_at": 0.9}}
+    busbra = {"source": "busbra", "split": "test", "classification": {
+        "n": 10, "accuracy": 0.6, "confusion": [[4, 2, 0], [2, 2, 0], [0, 0, 0]]},
+        "answers": {"scans": 10, "right": 6, "confident": 0, "confident_right": 0, "confident_at": 0.9}}
+    summary = public_summary([busi, busbra])
+    assert summary.accuracy == 32 / 50 and summary.scans == 50
+    assert summary.lesions_called_normal == pytest.approx(7 / 40, abs=1e-4)
+    assert "test scans of busi and busbra" in summary.evaluated_on
+    assert [(s.name, s.country, s.scanners) for s in summary.sources] == [
+        ("BUSI", "EG", ("GE LOGIQ E9",)), ("BUS-BRA", "BR", ("GE Logiq 5", "GE Logiq 7"))]
+    assert summary.sources[0].confident_accuracy == 0.9 and summary.sources[1].confident_accuracy is None
     assert PublicSummary.from_card({"public_summary": summary.as_card_section()}) == summary
+    with pytest.raises(ValueError, match="levels"):
+        public_summary([busi, {**busbra, "answers": {**busbra["answers"], "confident_at": 0.8}}])
 
 
-@pytest.mark.parametrize("section", [None, {"accuracy": 0.6}, {"accuracy": 1.4, "lesions_called_normal": 0.2,
-                                                                "scans": 9, "evaluated_on": "x"}])
+SOUND = {"accuracy": 0.6, "lesions_called_normal": 0.2, "scans": 9, "evaluated_on": "x", "confident_at": 0.9,
+         "sources": [{"name": "A", "country": "EG", "scanners": ["S"], "scans": 9, "right": 5, "confident": 4,
+                      "confident_right": 3}]}
+
+
+def test_a_sound_public_summary_is_read():
+    assert PublicSummary.from_card({"public_summary": SOUND}).sources[0].accuracy == 5 / 9
+
+
+@pytest.mark.parametrize("section", [None, {"accuracy": 0.6}, {**SOUND, "accuracy": 1.4}, {**SOUND, "sources": []},
+                                     {**SOUND, "sources": [{**SOUND["sources"][0], "confident_right": 5}]},
+                                     {**SOUND, "sources": [{**SOUND["sources"][0], "country": "Egypt"}]},
+                                     {**SOUND, "confident_at": 1.0}])
 def test_a_card_without_a_sound_public_summary_is_refused(section):
     with pytest.raises(ModelCardError, match="public_summary"):
         PublicSummary.from_card({} if section is None else {"public_summary": section})
@@ -149,9 +220,10 @@ def test_the_bundled_card_states_its_own_test_numbers():
 
     from inference.paths import MODELS_DIR
 
-    from training.evaluate import pooled
-
     card = json.loads((MODELS_DIR / "model_card.json").read_text())
     stated = PublicSummary.from_card(card)
     tests = [card["metrics"][f"{source}_test"] for source in card["data"]]
-    assert stated == public_summary(pooled(tests), " and ".join(card["data"]))
+    assert stated == public_summary(tests)
+    for source, results in zip(stated.sources, tests):  # the counts agree with the recorded metrics
+        assert source.scans == results["classification"]["n"]
+        assert source.accuracy == pytest.approx(results["classification"]["accuracy"])

@@ -129,7 +129,7 @@ def test_unfamiliar_scans_are_answered_and_flagged(app, client, monkeypatch):
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
     html = client.post("/analyse", data={"csrf_token": token, "image": (io.BytesIO(SCANS["malignant"].read_bytes()), "s.png")},
                        content_type="multipart/form-data").get_data(as_text=True)
-    assert 'id="unfamiliar"' in html and "unlike those the model learnt from" in html
+    assert 'id="unfamiliar-note"' in html and "unlike those the model learnt from" in html
 
 
 # --- the batch CLI -----------------------------------------------------------------------------

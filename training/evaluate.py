@@ -19,7 +19,7 @@ from training import card as model_card  # noqa: E402
 from training import data  # noqa: E402
 from training.metrics import dice, expected_calibration_error, iou, pixel_accuracy, reliability_bins  # noqa: E402
 from training.sources import Source  # noqa: E402
-from training.summary import public_summary  # noqa: E402
+from training.summary import answer_counts, public_summary  # noqa: E402
 from inference.public_summary import SECTION  # noqa: E402
 
 NORMAL = CLASS_NAMES.index("normal")
@@ -188,18 +188,9 @@ def write_reports(sources: list[Source], models_dir: Path, run_dir: Path, report
         print(model_card.render_report(results, card), flush=True)
     if split == "test":
         card = json.loads(card_path.read_text())
-        card[SECTION] = public_summary(pooled(evaluated), " and ".join(r["source"] for r in evaluated)).as_card_section()
+        card[SECTION] = public_summary(evaluated).as_card_section()
         card_path.write_text(json.dumps(card, indent=1) + "\n")
     model_card.write(models_dir)
-
-
-def pooled(evaluated: list[dict]) -> dict:
-    """Every source's test scans as one split (reported-label confusion and accuracy), for the
-    one accuracy and missed-lesion rate the patient texts state."""
-    confusion = np.sum([r["classification"]["confusion"] for r in evaluated], axis=0)
-    return {"split": evaluated[0]["split"],
-            "classification": {"confusion": confusion.tolist(), "n": int(confusion.sum()),
-                               "accuracy": float(np.trace(confusion) / confusion.sum())}}
 
 
 def evaluate_source(pipeline: Pipeline, source: Source, run_dir: Path, folder: Path, split: str) -> dict:
@@ -214,6 +205,7 @@ def evaluate_source(pipeline: Pipeline, source: Source, run_dir: Path, folder: P
     predicted = np.array([CLASS_NAMES.index(p.label) for p in predictions])
     results = {"source": source.name, "split": split,
                "classification": classification_metrics(labels, calibrated, predicted),
+               "answers": answer_counts(labels, calibrated, predicted),
                "most_probable_class": classification_metrics(labels, calibrated),
                "malignant_threshold": pipeline.settings.malignant_threshold,
                "ece_uncalibrated": expected_calibration_error(uncalibrated, labels),
