@@ -4,6 +4,9 @@ Override with BUSI_BIND, BUSI_WORKERS, BUSI_THREADS, BUSI_PRELOAD=0 (or gunicorn
 """
 import os
 import secrets
+import shutil
+import sys
+import tempfile
 
 bind = os.environ.get("BUSI_BIND", "127.0.0.1:8000")
 # One worker per core: a prediction is CPU-bound (LiteRT, one thread per interpreter).
@@ -37,3 +40,30 @@ access_log_format = '"%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 # The master runs this file before forking, so the workers inherit one random key (a
 # restart invalidates open forms). Several hosts behind one name must set BUSI_SECRET_KEY.
 os.environ.setdefault("BUSI_SECRET_KEY", secrets.token_hex(32))
+
+# Prometheus in multiprocess mode (app/metrics.py): each worker writes its metrics to files here
+# and /metrics sums them. Set before the app (and prometheus_client) is imported; scripts/serve.sh
+# gives one folder to all its instances. Made here otherwise, and removed on exit.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ["GUNICORN_CONF_METRICS_DIR"] = \
+        tempfile.mkdtemp(prefix="busi-metrics-")
+
+
+def on_exit(server):
+    if os.environ.get("GUNICORN_CONF_METRICS_DIR"):
+        shutil.rmtree(os.environ["GUNICORN_CONF_METRICS_DIR"], ignore_errors=True)
+
+
+def on_reload(server):
+    """SIGHUP is how a model update is served: the old workers finish their requests while new
+    ones start. With preload, gunicorn would fork the new workers from the app it already has:
+    build it again here, so they load the model files as they are now (if they load)."""
+    if not server.cfg.preload_app:
+        return
+    sys.modules.pop("wsgi", None)
+    try:
+        server.app.callable = server.app.load()
+    except Exception:  # a broken update must not take the instance down: the old models serve on
+        server.log.exception("Models not reloaded; the ones loaded before keep serving")
+        return
+    server.log.info("Models reloaded: %s", server.app.callable.extensions["pipeline"].version)

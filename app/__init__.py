@@ -22,7 +22,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from flask import Flask
     from flask_wtf.csrf import CSRFProtect
 
-    from app import api, i18n, security, views
+    from app import api, i18n, limits, metrics, security, views
     from app.location.centres import load_centres
     from app.location.gazetteer import load_gazetteer
     from app.location.online import Geocoder
@@ -60,7 +60,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.exempt(api.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(limits.bp)
     register_error_handlers(app, views.render_upload_page)
     security.install(app)
     app.after_request(add_server_timing)
+    metrics.install(app)
     return app

@@ -23,6 +23,9 @@ class Config:
     # (measured: +420 MB peak for 16 MP, +1 GB for 40 MP), so this also bounds memory.
     MAX_IMAGE_PIXELS = 16_000_000
     MIN_IMAGE_SIDE = 64
+    # Uploads a minute per client address, enforced by the proxy (scripts/serve.sh's nginx, or
+    # the Ingress), 10 at once allowed; 0: no limit. The app only says when to try again.
+    RATE_LIMIT = 60
 
     # Signs the session cookie that carries the CSRF token. None: a random key per
     # process (gunicorn.conf.py shares one across its workers); set BUSI_SECRET_KEY

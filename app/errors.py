@@ -13,6 +13,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.i18n import N_
+from app.metrics import count_refusal
 # InputError lives in a Flask-free module (the batch CLI raises it too); still importable from here.
 from app.input_errors import InputError
 
@@ -22,7 +23,10 @@ CSRF_MESSAGE = N_("This form has expired or was not sent from this site. "
 # Werkzeug's own descriptions are English only; these are the ones a person can meet.
 HTTP_MESSAGES = {404: N_("There is no page at this address."),
                  405: N_("This page cannot be used that way."),
-                 400: N_("The request could not be understood. Go back to the upload page and try again.")}
+                 400: N_("The request could not be understood. Go back to the upload page and try again."),
+                 # The proxy's per-client upload limit (Config.RATE_LIMIT), answered by app.limits.
+                 429: N_("Too many uploads have come from your connection in a short time. "
+                         "Wait a moment, then send the scan again.")}
 
 
 def _wants_json() -> bool:
@@ -39,6 +43,8 @@ def register_error_handlers(app: Flask, upload_page: Callable[[str], str]) -> No
     person whose upload failed gets the form back, not a dead end."""
 
     def respond(status: int, code: str, message: str):
+        if status < 500:
+            count_refusal(code)
         if _wants_json():
             return jsonify(error={"code": code, "message": message}), status
         if request.endpoint == "views.analyse":
@@ -60,7 +66,9 @@ def register_error_handlers(app: Flask, upload_page: Callable[[str], str]) -> No
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         code = (error.name or "error").lower().replace(" ", "_")
-        return respond(error.code or 500, code, gettext(HTTP_MESSAGES.get(error.code, GENERIC_500)))
+        body, status = respond(error.code or 500, code, gettext(HTTP_MESSAGES.get(error.code, GENERIC_500)))
+        # Keep Retry-After (a 429's): the client's cue for when to send again.
+        return body, status, [header for header in error.get_headers() if header[0] == "Retry-After"]
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

@@ -80,3 +80,11 @@ def test_settings_from_environment(monkeypatch):
     assert app.config["GEOCODER_ONLINE"] is False
     assert app.config["MIN_IMAGE_SIDE"] == 32  # the mapping passed in wins
     assert app.config["SECRET_KEY"]  # a random one when none is set
+
+
+def test_metrics_sum_every_workers_uploads(gunicorn_url):
+    """Runs after the two tests above (12 API uploads, 6 form posts, spread over both workers):
+    the worker that answers /metrics reports them all (prometheus_client's multiprocess mode)."""
+    text = requests.get(gunicorn_url + "/metrics", timeout=10).text
+    assert 'busi_upload_seconds_count{endpoint="api.predict"} 12.0' in text
+    assert 'busi_upload_seconds_count{endpoint="views.analyse"} 6.0' in text

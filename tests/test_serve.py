@@ -39,16 +39,17 @@ def nginx_or_skip() -> None:
 
 
 class Stack:
-    """scripts/serve.sh on a free loopback port; its output goes to a file the tests read."""
+    """scripts/serve.sh on a free loopback port; its output goes to a file the tests read.
+    `settings`: BUSI_* variables for this stack (BUSI_INSTANCES, BUSI_RATE_LIMIT...)."""
 
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, **settings: str):
         nginx_or_skip()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp / f"serve-{self.port}.log"
         env = {**os.environ, "BUSI_BIND": f"127.0.0.1:{self.port}", "BUSI_PYTHON": sys.executable,
-               "BUSI_CLIENT_TIMEOUT": str(CLIENT_TIMEOUT_S)}
-        with open(self.log_path, "wb") as log:
+               "BUSI_CLIENT_TIMEOUT": str(CLIENT_TIMEOUT_S), **settings}
+        with open(self.log_path, "ab") as log:  # appending: nginx opens /dev/stdout anew
             self.process = subprocess.Popen(["bash", "scripts/serve.sh"], cwd=REPO, env=env,
                                             stdout=log, stderr=subprocess.STDOUT)
         self.wait_ready()
@@ -70,6 +71,15 @@ class Stack:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def run_dir(self) -> Path:
+        return Path(re.search(r"(/\S+/busi-serve\.\w+)/app-1\.sock", self.log()).group(1))
+
+    def gunicorn_master(self, instance: int) -> psutil.Process:
+        """The master serving app-<instance>.sock now (a restarted instance has a new one)."""
+        socket_arg = f"/app-{instance}.sock"
+        return next(child for child in psutil.Process(self.process.pid).children()
+                    if any(arg.endswith(socket_arg) for arg in child.cmdline()))
+
     def stop(self) -> int:
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(60)
@@ -77,7 +87,8 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    running = Stack(tmp_path_factory.mktemp("serve"))
+    """No rate limit: the slow-client test opens 50 uploads from one address (test_scale.py tests it)."""
+    running = Stack(tmp_path_factory.mktemp("serve"), BUSI_RATE_LIMIT="0")
     yield running
     running.stop()
 
@@ -194,8 +205,8 @@ def test_logs_hold_no_query_string_location_or_patient_data(stack):
 def test_sigterm_stops_the_whole_stack_and_removes_its_files(tmp_path):
     running = Stack(tmp_path)
     children = psutil.Process(running.process.pid).children(recursive=True)
-    run_dir = re.search(r"(/\S+/busi-serve\.\w+)/app\.sock", running.log()).group(1)
+    run_dir = running.run_dir()
     assert any("nginx" in c.name() for c in children) and any("python" in c.name() for c in children)
     assert running.stop() == 0
     gone, alive = psutil.wait_procs(children, timeout=30)
-    assert not alive and not Path(run_dir).exists()
+    assert not alive and not run_dir.exists()
