@@ -16,12 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from babel import Locale
 from babel.lists import format_list
 from babel.numbers import format_percent
 from flask_babel import gettext
 
-from app.i18n import N_, current_language
+from app.i18n import N_, current_language, territory_name
 from inference.pipeline import UNCERTAIN_BELOW, Prediction, is_uncertain
 from inference.public_summary import PublicSummary, SourceSummary
 
@@ -160,7 +159,7 @@ def model_scope(facts: PublicSummary) -> str:
     """Which hospitals and scanners the model learnt from (the card's sources), and that other
     scans can get less reliable results, in the request's language."""
     language = current_language()
-    sources = [gettext(SCOPE_SOURCE, country=Locale.parse(language).territories[source.country],
+    sources = [gettext(SCOPE_SOURCE, country=territory_name(source.country),
                        scanners=format_list(list(source.scanners), locale=language))
                for source in facts.sources]
     return gettext(SCOPE_NOTE, sources=format_list(sources, locale=language))
@@ -172,8 +171,7 @@ def trust_figures(facts: PublicSummary) -> tuple[str, ...]:
 
 
 def _source_figures(source: SourceSummary, confident_at: float) -> str:
-    country = Locale.parse(current_language()).territories[source.country]
-    figures = {"country": country, "source": source.name, "scans": source.scans,
+    figures = {"country": territory_name(source.country), "source": source.name, "scans": source.scans,
                "right": in_100(source.accuracy), "level": percent(confident_at)}
     if source.confident_accuracy is None:
         return gettext(SOURCE_FIGURES_NONE_CONFIDENT, **figures)

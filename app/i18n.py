@@ -7,6 +7,7 @@ stateless and reads `Accept-Language` only. Catalogues: translations/<lang>/LC_M
 """
 from __future__ import annotations
 
+from babel import Locale
 from flask import Flask, request, session, url_for
 from flask_babel import Babel, get_locale
 
@@ -38,6 +39,11 @@ def select_language() -> str:
 
 def current_language() -> str:
     return str(get_locale() or DEFAULT_LANGUAGE)
+
+
+def territory_name(code: str) -> str:
+    """A country's name (ISO 3166-1 alpha-2 code) in the request's language."""
+    return Locale.parse(current_language()).territories[code]
 
 
 def _language_context() -> dict:

@@ -133,5 +133,9 @@ def _centres(pdf: _Report, nearby: dict) -> None:
                        name=centre["name"], km=format_decimal(centre["distance_km"], locale=current_language()),
                        address=centre["address"],
                        city=centre["city"], region=centre["region"], postal_code=centre["postal_code"])
-        pdf.paragraph(f"{line}. {centre['phone']}" if centre.get("phone") else line, size=9)
+        if centre["country_name"]:
+            line += f", {centre['country_name']}"
+        if centre["phone"]:
+            line += f". {centre['phone']}" + (f" ({centre['phone_note']})" if centre["phone_note"] else "")
+        pdf.paragraph(line, size=9)
     pdf.paragraph(". ".join(nearby["attribution"]) + ".", size=7.5)

@@ -1,6 +1,6 @@
 """Nearest cancer centres to a point, and the one call the routes use.
 
-The centre list (126 rows, data/centres/cancer_centres.csv; see SOURCES.md there)
+The centre list (143 rows, data/centres/cancer_centres.csv; see SOURCES.md there)
 is read once per process. Ranking uses the WGS-84 geodesic, the accurate
 distance; computing it for every centre costs ~10 ms, so the cheap spherical
 great-circle distance picks the few that can be nearest first (exactly: see
@@ -18,6 +18,7 @@ from typing import Any
 
 from geopy.distance import geodesic, great_circle
 
+from app.i18n import territory_name
 from app.location import messages
 from app.location.coverage import coverage
 from app.location.messages import say
@@ -48,16 +49,27 @@ class Centre:
     longitude: float
     phone: str
     website: str
+    phone_from: str  # "" (the centre's own number) or a key of messages.PHONE_FROM
 
     def to_dict(self, distance_km: float) -> dict[str, Any]:
         lat, lon = self.latitude, self.longitude
         return {
             "name": self.name, "address": self.address, "city": self.city,
             "region": self.region, "postal_code": self.postal_code, "country": self.country,
-            "latitude": lat, "longitude": lon, "phone": self.phone, "website": self.website,
-            "distance_km": round(distance_km, 1),
+            "latitude": lat, "longitude": lon, "phone": self.phone, "tel": tel_uri(self.phone),
+            "phone_from": self.phone_from or None,
+            "phone_note": say(messages.PHONE_FROM[self.phone_from]) if self.phone_from else None,
+            "website": self.website, "distance_km": round(distance_km, 1),
             "map_url": f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=15/{lat}/{lon}",
         }
+
+
+def tel_uri(phone: str) -> str:
+    """A `tel:` link for "(NNN) NNN-NNNN", with " ext. N" as RFC 3966's ";ext=N"; "811" as it is."""
+    number, _, extension = phone.partition(" ext. ")
+    digits = "".join(filter(str.isdigit, number))
+    dialled = f"+1{digits}" if len(digits) == 10 else digits
+    return f"tel:{dialled}" + (f";ext={extension}" if extension else "")
 
 
 @lru_cache(maxsize=1)
@@ -68,7 +80,7 @@ def load_centres() -> tuple[Centre, ...]:
         return tuple(
             Centre(row["name"], row["address"], row["city"], row["region"], row["postal_code"],
                    row["country"], float(row["latitude"]), float(row["longitude"]),
-                   row["phone"], row["website"])
+                   row["phone"], row["website"], row["phone_from"])
             for row in csv.DictReader(f))
 
 
@@ -125,14 +137,17 @@ def _locate(location: str | None, latitude: Any, longitude: Any, geocoder: Geoco
 
 
 def _notices(centres: list[dict[str, Any]], position_ignored: bool) -> list[str]:
-    """Sentences to show above the list: the typed place won; the nearest centre is far;
-    only the first ones are near (Iqaluit: its hospital, then Quebec 1,700 km away)."""
+    """Sentences to show above the list: the typed place won; the nearest centre is far; only the
+    first ones are near (Iqaluit: its hospital, then Quebec 1,700 km away); the centres are in both
+    countries (Anchorage: Whitehorse; Detroit: Windsor)."""
     notices = [say(messages.TYPED_PLACE_USED)] if position_ignored else []
     distances = [centre["distance_km"] for centre in centres]
     if distances and distances[0] > FAR_FROM_CENTRES_KM:
         notices.append(say(messages.FAR_FROM_CENTRES, distance=f"{distances[0]:,.0f}"))
     elif distances and distances[-1] > FAR_FROM_CENTRES_KM:
         notices.append(say(messages.OTHERS_FAR, threshold=FAR_FROM_CENTRES_KM))
+    if len({centre["country"] for centre in centres}) > 1:
+        notices.append(say(messages.BOTH_COUNTRIES))
     return notices
 
 
@@ -153,6 +168,9 @@ def locate_and_find(location: str | None = None, latitude: Any = None, longitude
     limit = parse_limit(limit)
     found = _locate(location, latitude, longitude, geocoder or _OFFLINE_GEOCODER)
     centres = nearest(found.latitude, found.longitude, limit)
+    both_countries = len({centre["country"] for centre in centres}) > 1
+    for centre in centres:  # the country in the address wherever the list crosses the border
+        centre["country_name"] = territory_name(centre["country"]) if both_countries else None
     position_ignored = found.source != "browser" and not (_blank(latitude) and _blank(longitude))
     return {
         "location": found.to_dict(),

@@ -37,6 +37,14 @@ BAD_LATITUDE = N_("Latitude must be a number between -90 and 90.")
 BAD_LONGITUDE = N_("Longitude must be a number between -180 and 180.")
 BAD_LIMIT = N_("The number of centres must be a whole number from %(min)s to %(max)s.")
 BROWSER_POSITION = N_("Your location (from your browser)")
+BOTH_COUNTRIES = N_("These centres are in Canada and in the United States: each address gives its country.")
+
+# Whose number a centre's phone is, when it is not the centre's own (`phone_from` in the centre list).
+PHONE_FROM = {
+    "hospital": N_("the main number of the hospital the centre is in"),
+    "agency": N_("the provincial cancer agency, which refers patients to this centre"),
+    "health_line": N_("the provincial health line: no number was found for this centre"),
+}
 
 
 def say(message: str, **values: Any) -> str:
