@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Install everything the tests need on a fresh machine, then run them. Each step says what
 # it is doing and shows pip's and apt's own progress (the first run takes several minutes).
+# Arguments go to pytest: `./scripts/test.sh -m "not slow"` is the fast loop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { echo "==> $*"; }
 
-step "Python packages into .venv (requirements-dev.txt)"
+step "Python packages into .venv (this project, editable, with its train and test extras)"
 python3 -m venv .venv
 # pip's per-package lines are the progress; those for packages already there are noise.
-.venv/bin/pip install -r requirements-dev.txt | { grep -v '^Requirement already satisfied' || true; }
+.venv/bin/pip install -e '.[train,test]' | { grep -v '^Requirement already satisfied' || true; }
 
 # Debian packages: chromium for the browser tests, nginx for the serve.sh stack tests.
 missing=()
@@ -25,5 +26,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
-step "Tests"
-.venv/bin/python -m pytest "$@"
+step "Tests (the 25 slowest listed at the end)"
+.venv/bin/python -m pytest --durations=25 "$@"

@@ -1,40 +1,42 @@
-"""Fixtures for the web app tests: one real app (real bundled models) per test session."""
+"""Fixtures for the web app tests: one real app (real bundled models) per test session.
+
+Helpers that are not fixtures live in `tests.helpers`."""
 from __future__ import annotations
 
 import io
-import os
-import re
+from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
 
-from inference.paths import BUSBRA_DIR, BUSI_DIR
+from tests.helpers import SCANS, csrf_token
 
-FIXTURES = Path(__file__).parent / "fixtures"
-SCANS = {
-    "benign": FIXTURES / "benign_51.png",
-    "benign_colour_marks": FIXTURES / "benign_6_colour_marks.png",
-    "malignant": FIXTURES / "malignant_137.png",
-    "normal": FIXTURES / "normal_50.png",
-}
-
-
-def require_data(folder: Path) -> Path:
-    """A data set beside the clone. CI always checks it out, so there a missing folder fails
-    the test; on a machine without the data the test is skipped."""
-    if folder.is_dir():
-        return folder
-    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-        pytest.fail(f"data set not found at {folder}, and CI must have it")
-    pytest.skip(f"data set not found at {folder}")
+TESTS = Path(__file__).resolve().parent
+# These import the training stack (`pip install -e .[train]`); a web-only install does not collect them.
+NEEDS_TRAINING_EXTRA = ("training", "benchmarks")
+# Modules whose every test is slow and which import TensorFlow just to be collected (5 to 15 s here):
+# the fast loop (`-m "not slow"`) does not import them at all.
+IMPORT_TENSORFLOW = ("training/test_cross_fit.py", "training/test_fine_tuning.py", "training/test_pretrained.py",
+                     "training/test_train_smoke.py", "benchmarks/test_unet_recipe.py",
+                     "benchmarks/test_calibration_by_source.py", "benchmarks/test_ensemble_benchmark.py")
+TRAINING_EXTRA_INSTALLED = find_spec("keras") is not None
 
 
-def require_busi() -> Path:
-    return require_data(BUSI_DIR)
+def pytest_report_header(config):
+    if not TRAINING_EXTRA_INSTALLED:
+        return f"training extra not installed: tests/{{{','.join(NEEDS_TRAINING_EXTRA)}}}/ not collected"
 
 
-def require_busbra() -> Path:
-    return require_data(BUSBRA_DIR)
+def pytest_ignore_collect(collection_path: Path, config) -> bool | None:
+    path = collection_path.resolve()
+    if not path.is_relative_to(TESTS):
+        return None
+    relative = path.relative_to(TESTS).as_posix()
+    if not TRAINING_EXTRA_INSTALLED and relative.split("/")[0] in NEEDS_TRAINING_EXTRA:
+        return True
+    if relative in IMPORT_TENSORFLOW and config.getoption("markexpr").split() == ["not", "slow"]:
+        return True
+    return None
 
 
 @pytest.fixture(scope="session")
@@ -88,12 +90,6 @@ def force_probabilities(monkeypatch):
 def scan_bytes() -> bytes:
     """A real BUSI scan (malignant) as PNG bytes."""
     return SCANS["malignant"].read_bytes()
-
-
-def csrf_token(client) -> str:
-    """The token the upload page embeds (it also sets the session cookie it belongs to)."""
-    page = client.get("/").get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
 @pytest.fixture

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from inference.paths import REPO_ROOT
 
 WEB_STACK = ("flask", "flask_wtf", "werkzeug", "geopy", "zipcodes")
@@ -17,6 +19,7 @@ def run_python(code: str, *args: str) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
+@pytest.mark.slow  # imports TensorFlow in a subprocess
 def test_training_evaluation_export_and_the_cli_import_no_web_stack():
     code = ("import sys\n"
             "import app.predict, inference.pipeline, training.data, training.evaluate, training.export, training.train\n"

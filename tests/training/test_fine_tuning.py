@@ -1,0 +1,104 @@
+"""The classifier recipe's switches: which augmentations run and which layers fine-tuning trains."""
+import pytest
+from keras import layers
+
+from inference.settings import InferenceSettings
+from training import train
+from training.augment import AUGMENTATIONS, build_augmentation
+from training.models import build_classifier
+
+pytestmark = pytest.mark.slow  # builds Keras models
+
+
+def test_leaving_out_an_augmentation_removes_exactly_it():
+    every = build_augmentation()
+    fewer = build_augmentation(frozenset({"gamma", "blur"}))
+    assert len(every.transforms) == len(AUGMENTATIONS)
+    assert [type(t).__name__ for t in fewer.transforms] == [
+        type(t).__name__ for t in every.transforms if type(t).__name__ not in ("RandomGamma", "GaussianBlur")]
+
+
+def test_the_recipe_states_the_augmentations_each_network_trains_with():
+    """run.json (and so the model card) names what the classifier's default fine-tuning builds."""
+    recipe = train.recipe()
+    every = build_augmentation().transforms
+    built = build_augmentation(train.FineTuning().leave_out).transforms
+    assert [type(t).__name__ for t in built] == [
+        type(every[AUGMENTATIONS.index(name)]).__name__ for name in recipe["classifier_augmentations"]]
+    assert recipe["unet_augmentations"] == list(AUGMENTATIONS)
+
+
+def test_an_unknown_augmentation_is_an_error():
+    with pytest.raises(ValueError, match="speckel"):
+        build_augmentation(frozenset({"speckel"}))
+
+
+@pytest.fixture
+def classifier():
+    """A fresh model per test: a layer frozen by one test stays frozen (Keras does not
+    propagate `trainable` into a nested functional model's layers)."""
+    return build_classifier(InferenceSettings(backbone="efficientnet-lite0", weights="none", classifier_size=64,
+                                              classifier_input="raw"))
+
+
+def _trainable(model, prefix: str) -> set[bool]:
+    backbone = model.get_layer("backbone")
+    return {layer.trainable for layer in backbone.layers if layer.name.startswith(prefix) and layer.weights
+            and not isinstance(layer, layers.BatchNormalization)}
+
+
+def test_head_phase_trains_the_head_alone(classifier):
+    train._set_backbone_trainable(classifier, False, ())
+    assert not classifier.get_layer("backbone").trainable_weights
+    assert classifier.get_layer("logits").trainable
+
+
+@pytest.mark.parametrize("frozen, stem_trains", [(("stem", "block1"), False), ((), True)])
+def test_fine_tuning_keeps_the_named_layers_and_every_batch_norm_frozen(classifier, frozen, stem_trains):
+    train._set_backbone_trainable(classifier, True, frozen)
+    backbone = classifier.get_layer("backbone")
+    assert all(not layer.trainable for layer in backbone.layers if isinstance(layer, layers.BatchNormalization))
+    assert _trainable(classifier, "stem_conv") == {stem_trains}
+    assert _trainable(classifier, "block6") == {True}
+
+
+def test_from_scratch_the_batch_norms_learn_too(classifier):
+    train._set_backbone_trainable(classifier, True, (), keep_batch_norms=False)
+    backbone = classifier.get_layer("backbone")
+    assert all(layer.trainable for layer in backbone.layers if isinstance(layer, layers.BatchNormalization))
+
+
+def test_from_scratch_training_skips_the_head_phase(tmp_path):
+    """A head on random features learns nothing: `weights="none"` trains everything at once."""
+    import numpy as np
+
+    from inference.preprocessing import classifier_input
+    from training.run import TrainingRun
+
+    settings = InferenceSettings(backbone="efficientnet-lite0", weights="none", classifier_size=64,
+                                 classifier_input="raw")
+    rng = np.random.default_rng(0)
+    squares = rng.integers(0, 256, (6, settings.square_size, settings.square_size), dtype=np.uint8)
+    labels = np.array([0, 1, 2] * 2)
+    run = TrainingRun(settings, data={}, seed=0, epochs={"head": 1, "fine_tune": 1})
+    val_inputs = np.stack([classifier_input(settings, s, np.zeros_like(s, bool)) for s in squares])
+    train.train_classifier(run, tmp_path, "classifier", settings, (squares, np.zeros(squares.shape, bool)), labels,
+                           (val_inputs, labels))
+    assert not (tmp_path / "classifier_head_log.csv").exists()
+    assert (tmp_path / "classifier_log.csv").read_text().count("\n") == 2  # header and one epoch
+    assert set(run.wall_time_minutes) == {"classifier"}
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_label_smoothing_reaches_the_compiled_loss(classifier, smoothing):
+    """Hand value: logits (0, 0, 0) give cross-entropy ln 3 whatever the target; logits
+    (10, 0, 0) against class 0 give about 0 unsmoothed, and with smoothing ε the target puts
+    ε/3 on each wrong class, costing about 2·(ε/3)·10 nats."""
+    import numpy as np
+
+    train._compile_classifier(classifier, 1e-3, 0, smoothing)
+    target = np.array([[1.0, 0.0, 0.0]])
+    loss = classifier.loss
+    assert float(loss(target, np.zeros((1, 3)))) == pytest.approx(np.log(3), rel=1e-5)
+    assert float(loss(target, np.array([[10.0, 0.0, 0.0]]))) == pytest.approx(
+        2 * smoothing / 3 * 10 + 9.1e-5, abs=1e-3)
