@@ -1,4 +1,5 @@
-"""Serving-runtime benchmark: the same pipeline on LiteRT (served) and on Keras/TensorFlow.
+"""Serving-runtime benchmark: the same pipeline on LiteRT (served) and on Keras/TensorFlow, or
+each model's call time for any LiteRT files (float32 against int8, say).
 
 Times `Pipeline.predict_gray` (resize, UNet, mask, classifier) on real BUSI scans, batch of
 one, in one process so the ratio is measured under the same load; prints medians of
@@ -9,6 +10,14 @@ one, in one process so the ratio is measured under the same load; prints medians
 
 Keras needs the training checkpoints (`runs/unet_best.keras`, `runs/classifier_best.keras`),
 which are not bundled; LiteRT is measured first, before TensorFlow is imported.
+
+`--calls` times each model call instead (`LiteRTModel`, as the pipeline calls it, `--threads`
+interpreter threads): the bundled UNet, classifier and input check, and beside each the files
+given with `--unet`, `--classifier` or `--input-check`, on the inputs the served pipeline
+builds from the scans. Files alternate in each round (reversed every other round); it prints
+the median CPU and wall time per call and each file's CPU ratio to the bundled one:
+
+    .venv/bin/python -m benchmarks.bench_runtime --data DIR --calls --classifier classifier_int8.tflite
 """
 from __future__ import annotations
 
@@ -16,15 +25,17 @@ import argparse
 import json
 import statistics
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 import psutil
 from PIL import Image
 
+from inference.input_check import InputCheck
 from inference.paths import MODELS_DIR, REPO_ROOT
-from inference.pipeline import CARD_FILE, Pipeline
-from inference.preprocessing import to_gray_array
+from inference.pipeline import CARD_FILE, CLASSIFIER_FILE, UNET_FILE, LiteRTModel, Pipeline
+from inference.preprocessing import classifier_input, to_gray_array, unet_input
 from inference.settings import InferenceSettings
 
 
@@ -44,6 +55,63 @@ def time_pipeline(pipeline: Pipeline, images, runs: int) -> dict:
     return {"p50_ms": statistics.median(per_image), "p95_ms": float(np.percentile(per_image, 95))}
 
 
+def model_inputs(pipeline: Pipeline, check: InputCheck, images) -> dict[str, list[np.ndarray]]:
+    """Each model's batch-of-one inputs for the scans, built as the served pipeline builds them
+    (the classifier's from the bundled UNet's mask)."""
+    inputs = defaultdict(list)
+    for gray in images:
+        square = pipeline.square(gray)
+        mask = pipeline.square_lesion_mask(square)
+        inputs["unet"].append(unet_input(pipeline.settings, square)[None])
+        inputs["classifier"].append(classifier_input(pipeline.settings, square, mask)[None])
+        inputs["input check"].append(check.input(gray)[None])
+    return inputs
+
+
+def int8_share(path: Path) -> float:
+    """The share of the file's tensors that are 8-bit integers (about all of them when activations
+    are int8 too; weights only in a dynamic-range file)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    dtypes = [t["dtype"] for t in Interpreter(model_path=str(path)).get_tensor_details()]
+    return sum(d in (np.int8, np.uint8) for d in dtypes) / len(dtypes)
+
+
+def time_calls(files: list[tuple[str, Path]], inputs: dict, runs: int, threads: int) -> dict:
+    """(model, file) -> [(CPU ms, wall ms)] per call; files alternate within each round."""
+    runners = {key: LiteRTModel(key[1], threads) for key in files}
+    for (model, _), run in runners.items():
+        run(inputs[model][0])  # warm-up: the first call plans the graph
+    samples = defaultdict(list)
+    for round_index in range(runs):
+        for key in files if round_index % 2 == 0 else files[::-1]:
+            for batch in inputs[key[0]]:
+                cpu, wall = time.thread_time(), time.perf_counter()
+                runners[key](batch)
+                samples[key].append(((time.thread_time() - cpu) * 1000, (time.perf_counter() - wall) * 1000))
+    return samples
+
+
+def print_call_times(args, images) -> None:
+    pipeline, check = Pipeline.load(args.models), InputCheck.load(args.models)
+    bundled = {"unet": UNET_FILE, "classifier": CLASSIFIER_FILE, "input check": check.settings.feature_model}
+    given = {"unet": args.unet, "classifier": args.classifier, "input check": args.input_check}
+    files = [(model, path) for model, name in bundled.items()
+             for path in dict.fromkeys(p.resolve() for p in [args.models / name, *given[model]])]
+    samples = time_calls(files, model_inputs(pipeline, check, images), args.runs, args.threads)
+    print(f"{len(images)} BUSI scans x {args.runs} alternating rounds, batch of one, {args.threads} LiteRT "
+          f"thread(s), one call each\n")
+    print("| model | file | int8 tensors | CPU ms per call (median) | wall ms (median) | CPU vs bundled |")
+    print("|---|---|---:|---:|---:|---:|")
+    for model, path in files:
+        cpu = statistics.median(c for c, _ in samples[model, path])
+        wall = statistics.median(w for _, w in samples[model, path])
+        reference = (args.models / bundled[model]).resolve()
+        name = f"bundled {path.name}" if path == reference else str(path)
+        ratio = cpu / statistics.median(c for c, _ in samples[model, reference])
+        print(f"| {model} | {name} | {int8_share(path):.0%} | {cpu:.1f} | {wall:.1f} | {ratio:.2f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=REPO_ROOT / "tests" / "fixtures")
@@ -51,8 +119,16 @@ def main() -> None:
     parser.add_argument("--keras-run-dir", type=Path)
     parser.add_argument("--images", type=int, default=30)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--calls", action="store_true", help="time each model call instead of the pipeline")
+    for option in ("--unet", "--classifier", "--input-check"):
+        parser.add_argument(option, type=Path, nargs="+", default=[], metavar="TFLITE",
+                            help="with --calls: also time these files as that model")
+    parser.add_argument("--threads", type=int, default=1, help="with --calls: LiteRT threads per interpreter")
     args = parser.parse_args()
     images = scans(args.data, args.images)
+    if args.calls:
+        print_call_times(args, images)
+        return
     rows = {}
 
     start = time.perf_counter()
