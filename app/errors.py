@@ -13,9 +13,10 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.i18n import N_
-from app.metrics import count_refusal
+
 # InputError lives in a Flask-free module (the batch CLI raises it too); still importable from here.
 from app.input_errors import InputError
+from app.metrics import count_refusal
 
 GENERIC_500 = N_("Something went wrong on our side. Please try again in a moment.")
 CSRF_MESSAGE = N_("This form has expired or was not sent from this site. "
@@ -47,7 +48,7 @@ def register_error_handlers(app: Flask, upload_page: Callable[[str], str]) -> No
             count_refusal(code)
         if _wants_json():
             return jsonify(error={"code": code, "message": message}), status
-        if request.endpoint == "views.analyse":
+        if request.endpoint in ("views.analyse", "limits.upload_too_large"):
             return upload_page(message), status
         return render_template("error.html", status=status, message=message), status
 

@@ -9,8 +9,8 @@ and the model's measured rates from the card's public summary; no percentage is 
 the page, the report and the API all show, so none can be left out of one of them.
 
 Every text is an English message id, marked with N_ and translated where it is used
-(translations/fr holds the French). Written for a patient reading alone: short sentences, calm, never alarming and never soothing;
-nobody with a symptom is told that a normal answer settles anything.
+(translations/fr holds the French). Written for a patient reading alone: short sentences, calm,
+never alarming and never soothing; nobody with a symptom is told that a normal answer settles anything.
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_time, get_timezone_name
 from babel.numbers import format_decimal
 from flask_babel import gettext
 from fpdf import FPDF
@@ -71,7 +71,7 @@ def build_report(content: ReportContent) -> bytes:
     pdf = _Report()
     pdf.set_title(_encodable(gettext("Breast ultrasound check: report")))
     pdf.heading(gettext("Breast ultrasound check: report"), size=15)
-    when = format_datetime(content.created, "long", tzinfo=content.created.tzinfo, locale=current_language())
+    when = _when(content.created, current_language())
     pdf.paragraph(gettext("Date and time: %(when)s. Model version: %(version)s.", when=when,
                           version=content.model_version), size=9)
     pdf.set_fill_color(255, 244, 224)
@@ -86,6 +86,14 @@ def build_report(content: ReportContent) -> bytes:
     pdf.paragraph(gettext("Made by the breast ultrasound check web app. Nothing of your scan was kept on "
                           "the server: this file is the only copy."), size=8)
     return bytes(pdf.output())
+
+
+def _when(created: datetime, language: str) -> str:
+    """Date, time and time zone, each in the language's own words ("3 décembre 2026, 12:16 (heure
+    normale de l’Est nord-américain)"): CLDR's French long format would give "-0500"."""
+    zone = get_timezone_name(created, width="long", locale=language)
+    return (f"{format_date(created, 'long', locale=language)}, "
+            f"{format_time(created, 'short', tzinfo=created.tzinfo, locale=language)} ({zone})")
 
 
 def _decision(pdf: _Report, content: ReportContent) -> None:

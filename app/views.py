@@ -18,6 +18,7 @@ from inference.settings import CLASS_NAMES
 
 bp = Blueprint("views", __name__)
 
+REPORT_FILE_NAME = N_("breast-ultrasound-report")  # the PDF's file name, before its date
 RESULT_NOT_KEPT = N_("Results are not kept: nothing of your scan stays on our server after the result "
                      "is shown. To see a result again, open the report you downloaded or upload the scan "
                      "again.")
@@ -81,7 +82,7 @@ def analyse():
         nearby=analysis.nearby,
         location_error=analysis.location_error,
         report_uri="data:application/pdf;base64," + base64.b64encode(report).decode("ascii"),
-        report_name=f"breast-ultrasound-report-{created:%Y-%m-%d-%H%M}.pdf",
+        report_name=f"{gettext(REPORT_FILE_NAME)}-{created:%Y-%m-%d-%H%M}.pdf",
     )
 
 

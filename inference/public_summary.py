@@ -72,8 +72,8 @@ class PublicSummary:
 
 
 def _sound(source: SourceSummary) -> bool:
-    return (len(source.country) == 2 and bool(source.scanners)
-            and 0 <= source.right <= source.scans > 0 and 0 <= source.confident_right <= source.confident <= source.scans)
+    return (len(source.country) == 2 and bool(source.scanners) and 0 <= source.right <= source.scans > 0
+            and 0 <= source.confident_right <= source.confident <= source.scans)
 
 
 def load_public_summary(models_dir: str | Path) -> PublicSummary:

@@ -24,6 +24,7 @@ from app.location.coverage import coverage
 from app.location.messages import say
 from app.location.online import Geocoder
 from app.location.places import GeocodeResult, LocationError, parse_coordinates
+from app.marks import N_
 
 DATA_FILE = Path(__file__).parent / "data" / "centres" / "cancer_centres.csv"
 MIN_LIMIT, MAX_LIMIT = 1, 10
@@ -32,9 +33,16 @@ SPHERE_ERROR = 0.01
 # Beyond this the answer says plainly how far the nearest centre is: roughly a 3-hour drive,
 # past which the list (main cancer centres only) is no longer a practical answer on its own.
 FAR_FROM_CENTRES_KM = 250
-ATTRIBUTION_CENTRES = ("Cancer centre data: Statistics Canada ODHF (contains information licensed "
-                       "under the Open Government Licence – Canada), HIFLD (US public domain), "
-                       "NCI-designated cancer centres list")
+ATTRIBUTION_CENTRES = N_("Cancer centre data: Statistics Canada ODHF (contains information licensed "
+                         "under the Open Government Licence – Canada), HIFLD (US public domain), "
+                         "NCI-designated cancer centres list")
+# What a centre's name says in brackets about it, in the list's English: translated where shown.
+NAME_NOTES = frozenset((
+    N_("oncology"), N_("radio-oncology"), N_("oncology / radio-oncology"),
+    N_("formerly Tom Baker Cancer Centre"),
+    N_("territorial hospital; oncology referral to BC Cancer"),
+    N_("territorial hospital; oncology referral to Cross Cancer Institute"),
+    N_("territorial hospital; oncology referral to Ottawa/Winnipeg/Edmonton")))
 
 
 @dataclass(frozen=True)
@@ -54,7 +62,7 @@ class Centre:
     def to_dict(self, distance_km: float) -> dict[str, Any]:
         lat, lon = self.latitude, self.longitude
         return {
-            "name": self.name, "address": self.address, "city": self.city,
+            "name": display_name(self.name), "address": self.address, "city": self.city,
             "region": self.region, "postal_code": self.postal_code, "country": self.country,
             "latitude": lat, "longitude": lon, "phone": self.phone, "tel": tel_uri(self.phone),
             "phone_from": self.phone_from or None,
@@ -62,6 +70,12 @@ class Centre:
             "website": self.website, "distance_km": round(distance_km, 1),
             "map_url": f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=15/{lat}/{lon}",
         }
+
+
+def display_name(name: str) -> str:
+    """The name with its bracketed note ("(oncology)") in the request's language."""
+    base, _, note = name.removesuffix(")").rpartition(" (")
+    return f"{base} ({say(note)})" if base and note in NAME_NOTES else name
 
 
 def tel_uri(phone: str) -> str:
@@ -179,5 +193,5 @@ def locate_and_find(location: str | None = None, latitude: Any = None, longitude
         "far_from_centres": centres[0]["distance_km"] > FAR_FROM_CENTRES_KM,
         "notices": _notices(centres, position_ignored),
         "coverage": coverage(),
-        "attribution": [*found.attribution, ATTRIBUTION_CENTRES],
+        "attribution": [*found.attribution, say(ATTRIBUTION_CENTRES)],
     }

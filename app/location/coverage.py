@@ -30,7 +30,7 @@ MAX_COUNTRY_WORDS = 8  # "United Kingdom of Great Britain and Northern Ireland"
 def coverage() -> dict[str, Any]:
     """What every centres answer (and every location error) says about coverage."""
     return {"countries": list(COVERED_COUNTRIES),
-            "names": [COUNTRY_NAMES[code] for code in COVERED_COUNTRIES],
+            "names": [say(COUNTRY_NAMES[code]) for code in COVERED_COUNTRIES],
             "message": say(messages.COVERAGE)}
 
 

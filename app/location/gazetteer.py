@@ -18,9 +18,21 @@ from typing import NamedTuple
 
 import zipcodes
 
+from app.i18n import current_language
+from app.location import messages
 from app.location.coverage import foreign_country
-from app.location.places import (COUNTRY_ALIASES, COUNTRY_NAMES, GeocodeResult, LocationNotFound, OutsideCoverage,
-                                 fold, place_key, search_key, validated_query)
+from app.location.messages import say
+from app.location.places import (
+    COUNTRY_ALIASES,
+    COUNTRY_NAMES,
+    GeocodeResult,
+    LocationNotFound,
+    OutsideCoverage,
+    fold,
+    place_key,
+    search_key,
+    validated_query,
+)
 
 DATA_DIR = Path(__file__).parent / "data" / "gazetteer"
 MAX_ALTERNATIVES = 5
@@ -42,13 +54,19 @@ class Place(NamedTuple):
 
     @property
     def display(self) -> str:
-        return f"{self.name}, {self.region}, {COUNTRY_NAMES[self.country]}"
+        return f"{self.name}, {self.region}, {say(COUNTRY_NAMES[self.country])}"
 
 
 class Region(NamedTuple):
     country: str
     code: str
     name: str
+    name_fr: str  # empty when the French name is the English one
+
+    @property
+    def display(self) -> str:
+        """The name in the request's language."""
+        return self.name_fr if self.name_fr and current_language() == "fr" else self.name
 
 
 class Gazetteer(NamedTuple):
@@ -94,7 +112,7 @@ def _load_regions() -> dict[str, Region]:
     """Codes and English/French names: "ON", "Ontario", "Québec", "Colombie-Britannique"."""
     regions = {}
     for row in _read_csv("ca_us_regions.csv"):
-        region = Region(row["country"], row["code"], row["name"])
+        region = Region(row["country"], row["code"], row["name"], row["name_fr"])
         for text in (row["code"], row["name"], row["name_fr"]):
             if text:
                 regions[fold(text)] = region
@@ -117,7 +135,8 @@ def _lookup_zip(query: str, zip5: str) -> GeocodeResult:
     if not matches:
         raise LocationNotFound()
     z = matches[0]
-    return GeocodeResult(query, f"{z['city']}, {z['state']}, USA (ZIP {zip5})",
+    place = f"{z['city']}, {z['state']}, {say(COUNTRY_NAMES['US'])}"
+    return GeocodeResult(query, say(messages.ZIP_PLACE, place=place, code=zip5),
                          float(z["lat"]), float(z["long"]), "offline-zip")
 
 
@@ -127,18 +146,17 @@ def _lookup_postal(query: str, fsa_code: str) -> GeocodeResult:
     row = load_gazetteer().fsas.get(fsa_code)
     if row is None:
         raise LocationNotFound()
-    area = f"postal area {fsa_code}, {row['place_name']}"
+    canada = say(COUNTRY_NAMES["CA"])
     if row["rural"] != "1":
-        resolved = f"{row['place_name']}, {row['province']}, Canada (postal area {fsa_code})"
-        return GeocodeResult(query, resolved, float(row["latitude"]), float(row["longitude"]),
-                             "offline-postal")
+        # The place and the code: StatCan's name lists the FSA's neighbourhoods ("Hamilton (Raleigh / ...)").
+        place = f"{row['place_name'].split(' (')[0]}, {row['province']}, {canada}"
+        return GeocodeResult(query, say(messages.POSTAL_PLACE, place=place, code=fsa_code),
+                             float(row["latitude"]), float(row["longitude"]), "offline-postal")
     if row["town_latitude"]:
-        resolved = (f"{row['town_hint']}, {row['province']}, Canada "
-                    f"(main town of the rural {area}; approximate)")
+        resolved = say(messages.RURAL_TOWN, place=f"{row['town_hint']}, {row['province']}, {canada}", code=fsa_code)
         lat, lon = float(row["town_latitude"]), float(row["town_longitude"])
     else:
-        resolved = (f"Centre of the rural {area}, {row['province']}, Canada "
-                    "(approximate: enter your town for a better match)")
+        resolved = say(messages.RURAL_CENTRE, code=fsa_code, region=f"{row['province']}, {canada}")
         lat, lon = float(row["latitude"]), float(row["longitude"])
     return GeocodeResult(query, resolved, lat, lon, "offline-postal", approximate=True)
 
@@ -185,7 +203,7 @@ def _region_result(query: str, region: Region) -> GeocodeResult:
     gaz = load_gazetteer()
     place = gaz.largest_place[(region.country, region.code)]
     same_name = gaz.places_by_name.get(place_key(region.name), [])  # official names only
-    return GeocodeResult(query, f"{place.display} (most populous place in {region.name})",
+    return GeocodeResult(query, say(messages.MOST_POPULOUS, place=place.display, region=region.display),
                          place.latitude, place.longitude, "offline-region",
                          _alternatives(same_name, place), approximate=True)
 

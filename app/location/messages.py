@@ -37,6 +37,14 @@ BAD_LATITUDE = N_("Latitude must be a number between -90 and 90.")
 BAD_LONGITUDE = N_("Longitude must be a number between -180 and 180.")
 BAD_LIMIT = N_("The number of centres must be a whole number from %(min)s to %(max)s.")
 BROWSER_POSITION = N_("Your location (from your browser)")
+# How a place found from a code or a province/state alone is named.
+ZIP_PLACE = N_("%(place)s (ZIP %(code)s)")
+POSTAL_PLACE = N_("%(place)s (postal area %(code)s)")
+RURAL_TOWN = N_("%(place)s (main town of the rural postal area %(code)s; approximate)")
+RURAL_CENTRE = N_("Centre of the rural postal area %(code)s, %(region)s (approximate: enter your town for a "
+                  "better match)")
+MOST_POPULOUS = N_("%(place)s (most populous place in %(region)s)")
+
 BOTH_COUNTRIES = N_("These centres are in Canada and in the United States: each address gives its country.")
 
 # Whose number a centre's phone is, when it is not the centre's own (`phone_from` in the centre list).

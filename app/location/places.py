@@ -10,14 +10,19 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import pycountry
+
+from app.i18n import current_language, territory_name
 from app.location import messages
 from app.location.messages import say
+from app.marks import N_
 
 MAX_QUERY_LENGTH = 200
-ATTRIBUTION_GEONAMES = "Place data © GeoNames (geonames.org), CC BY 4.0"
-ATTRIBUTION_STATCAN = "Contains information licensed under the Statistics Canada Open Licence"
-ATTRIBUTION_OSM = "© OpenStreetMap contributors"
-COUNTRY_NAMES = {"CA": "Canada", "US": "USA"}
+# Credits and country names are message ids: say() them where they are shown.
+ATTRIBUTION_GEONAMES = N_("Place data © GeoNames (geonames.org), CC BY 4.0")
+ATTRIBUTION_STATCAN = N_("Contains information licensed under the Statistics Canada Open Licence")
+ATTRIBUTION_OSM = N_("© OpenStreetMap contributors")
+COUNTRY_NAMES = {"CA": N_("Canada"), "US": N_("USA")}
 COUNTRY_ALIASES = {"canada": "CA", "ca": "CA", "usa": "US", "us": "US", "united states": "US",
                    "united states of america": "US", "america": "US"}
 # Abbreviations people type in place names. "Saint", "Sainte", "St." and "Ste."
@@ -44,8 +49,18 @@ class OutsideCoverage(LocationNotFound):
     lookup can help, since the centres themselves are in Canada and the US only."""
 
     def __init__(self, country: str):
-        super().__init__(say(messages.OUTSIDE_COVERAGE, country=country))
+        super().__init__(say(messages.OUTSIDE_COVERAGE, country=_country_in_language(country)))
         self.country = country
+
+
+def _country_in_language(name: str) -> str:
+    """An English country name (pycountry's) in the request's language (Babel's), else as it is."""
+    if current_language() == "en":
+        return name
+    try:
+        return territory_name(pycountry.countries.lookup(name).alpha_2)
+    except (LookupError, KeyError):
+        return name
 
 
 @dataclass(frozen=True)
@@ -60,8 +75,8 @@ class GeocodeResult:
 
     @property
     def attribution(self) -> list[str]:
-        """Credits the data licences require wherever this result is shown."""
-        return list(_ATTRIBUTION_BY_SOURCE.get(self.source, ()))
+        """Credits the data licences require wherever this result is shown, in the request's language."""
+        return [say(credit) for credit in _ATTRIBUTION_BY_SOURCE.get(self.source, ())]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -128,7 +128,7 @@ def test_location_answers_follow_accept_language(client):
     french = client.get("/api/v1/centres", query_string={"location": "Paris, France"},
                         headers={"Accept-Language": "fr-CA,fr;q=0.9"}).get_json()["error"]
     assert english["message"].startswith("France is outside this search")
-    assert "n’est pas couvert par cette recherche" in french["message"]
+    assert french["message"].startswith("Cette recherche ne couvre pas ce pays (France)")
     assert "seulement le Canada et les États-Unis" in french["coverage"]["message"]
     far = client.get("/api/v1/centres", query_string={"location": "Inuvik"},
                      headers={"Accept-Language": "fr"}).get_json()

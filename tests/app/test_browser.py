@@ -204,7 +204,8 @@ def test_upload_form_works_from_the_keyboard(page, live_url):
 # --- A report to keep (issue 16, item 1) -------------------------------------------------------
 
 REPORT_WORDS = {"en-CA": ("This is not a diagnosis.", "Date and time:", "Model version:", "Benign (not cancer)"),
-                "fr-CA": ("Ceci n’est pas un diagnostic.", "Date et heure", "Version du modèle", "Bénigne (pas un cancer)")}
+                "fr-CA": ("Ceci n’est pas un diagnostic.", "Date et heure", "Version du modèle",
+                          "Bénigne (pas un cancer)")}
 
 
 @pytest.mark.parametrize("locale", REPORT_WORDS)

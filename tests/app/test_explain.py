@@ -224,6 +224,6 @@ def test_the_bundled_card_states_its_own_test_numbers():
     stated = PublicSummary.from_card(card)
     tests = [card["metrics"][f"{source}_test"] for source in card["data"]]
     assert stated == public_summary(tests)
-    for source, results in zip(stated.sources, tests):  # the counts agree with the recorded metrics
+    for source, results in zip(stated.sources, tests, strict=True):  # the counts agree with the recorded metrics
         assert source.scans == results["classification"]["n"]
         assert source.accuracy == pytest.approx(results["classification"]["accuracy"])

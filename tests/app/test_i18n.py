@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import io
+import json
 import re
 
 import pytest
@@ -103,3 +104,87 @@ def test_api_answers_in_the_accept_language(post_api, client):
     assert not any(ENGLISH_WORDS.search(step) for step in french["next_steps"])
     error = post_api(b"", headers={"Accept-Language": "fr"}).get_json()["error"]
     assert error["code"] == "empty_file" and error["message"].startswith("Le fichier est vide")
+
+
+# --- the centre search (issue 27, item 4) -------------------------------------------------------
+
+def without_names(page: str) -> str:
+    """The page less the centres' and places' own names, which stay as the sources spell them."""
+    for pattern in (r'<strong class="centre-name">.*?</strong>', r"<address>.*?</address>",
+                    r'<strong id="resolved-location">.*?</strong>', r"de\s*[^<]*\(s’ouvre dans un nouvel onglet\)"):
+        page = re.sub(pattern, " ", page, flags=re.S)
+    return page
+
+
+@pytest.mark.parametrize("place, french_words", [
+    ("L8V 1C3", "secteur postal L8V"), ("90210", "code ZIP 90210"), ("Louisiana", "localité la plus peuplée"),
+    ("X0A 0H0", "région postale rurale"), ("Whitehorse", "hôpital territorial"),
+    ("Lévis", "(oncologie / radio-oncologie)"),
+    ("Inuvik", "est à 854 km"), ("Saskatoon", "ligne santé provinciale"), ("Red Deer", "organisme provincial"),
+    ("Hamilton, ON", "numéro principal de l’hôpital")])
+def test_french_result_pages_with_centres_have_no_english_left(client, place, french_words):
+    token = csrf_token(client)
+    response = client.post("/analyse", headers={"Accept-Language": "fr-CA"}, content_type="multipart/form-data",
+                           data={"csrf_token": token, "location": place,
+                                 "image": (io.BytesIO(SCANS["benign"].read_bytes()), "s.png")})
+    page = response.get_data(as_text=True)
+    assert 'id="centres"' in page and french_words in html.unescape(page)
+    assert french_english_words(without_names(page)) == [], place
+    text = html.unescape(page)
+    assert "Données de lieux © GeoNames" in text or "Données des centres de cancérologie" in text
+    report = re.search(r'download="([^"]+)"', page).group(1)
+    assert report.startswith("rapport-echographie-mammaire-") and report.endswith(".pdf")
+
+
+# What to send /api/v1/centres for each sentence of app/location/messages.py to be said.
+LOCATION_MESSAGES = {
+    "COVERAGE": {"location": "Hamilton, ON"},
+    "NOT_FOUND": {"location": "Xyzzyplace Nowhere"},
+    "OUTSIDE_COVERAGE": {"location": "Berlin, Allemagne"},
+    "FAR_FROM_CENTRES": {"location": "Inuvik"},
+    "OTHERS_FAR": {"location": "Iqaluit"},
+    "TYPED_PLACE_USED": {"location": "90210", "latitude": "43.26", "longitude": "-79.87"},
+    "ENTER_A_PLACE_OR_SHARE": {"location": " ", "limit": "3"},
+    "TOO_LONG": {"location": "x" * 201},
+    "HALF_A_POSITION": {"latitude": "43.26"},
+    "BAD_LATITUDE": {"latitude": "91", "longitude": "0"},
+    "BAD_LONGITUDE": {"latitude": "0", "longitude": "181"},
+    "BAD_LIMIT": {"location": "Hamilton, ON", "limit": "abc"},
+    "BROWSER_POSITION": {"latitude": "43.26", "longitude": "-79.87"},
+    "BOTH_COUNTRIES": {"location": "Whitehorse"},
+    "ZIP_PLACE": {"location": "90210"},
+    "POSTAL_PLACE": {"location": "L8V"},
+    "RURAL_TOWN": {"location": "X0A 0H0"},
+    "RURAL_CENTRE": {"location": "A0A"},
+    "MOST_POPULOUS": {"location": "Louisiana"},
+    "PHONE_FROM": {"location": "Saskatoon", "limit": "10"},
+}
+
+
+def test_every_location_message_is_reached_by_the_table():
+    from app.location import messages
+
+    said = {name for name, value in vars(messages).items() if name.isupper() and isinstance(value, (str, dict))}
+    assert said - {"ENTER_A_PLACE"} == set(LOCATION_MESSAGES)  # ENTER_A_PLACE: the geocoder's own empty-text guard
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+@pytest.mark.parametrize("name", LOCATION_MESSAGES)
+def test_every_location_message_is_said_in_the_request_s_language(app, client, name, language):
+    from app.location import messages
+
+    body = client.get("/api/v1/centres", query_string=LOCATION_MESSAGES[name],
+                      headers={"Accept-Language": language}).get_json()
+    answer = json.dumps(body, ensure_ascii=False)
+    message = getattr(messages, name)
+    templates = message.values() if isinstance(message, dict) else [message]
+    with app.test_request_context(headers={"Accept-Language": language}):
+        from flask_babel import gettext
+
+        expected = [re.split(r"%\(\w+\)s", gettext(template)) for template in templates]
+    assert any(all(fixed.strip() in answer for fixed in parts) for parts in expected), (name, language, answer)
+    if language == "fr":
+        texts = [body.get("error", {}).get("message", ""), *body.get("notices", []),
+                 body.get("location", {}).get("resolved", ""), body["coverage"]["message"] if "coverage" in body
+                 else body["error"]["coverage"]["message"]]
+        assert ENGLISH_WORDS.findall(" ".join(texts)) == [], texts

@@ -81,7 +81,7 @@ def test_the_model_s_scope_and_figures_are_on_the_page_the_report_and_the_upload
     block, = re.findall(r'<div class="help" id="trust">(.*?)</div>', page, re.S)
     trust = shown(block, r"<(?:p|li)>(.*?)</(?:p|li)>")
     assert len(trust) == 1 + len(facts.sources)
-    for source, figures in zip(facts.sources, trust[1:]):
+    for source, figures in zip(facts.sources, trust[1:], strict=True):
         assert source.name in figures and f"{source.scans} " in figures
         assert f"{round(100 * source.accuracy)} " in figures
         assert f"{round(100 * source.confident_right / source.confident)} " in figures
@@ -104,3 +104,15 @@ def test_no_percentage_is_shown_as_0_or_100(client, submit_form, force_probabili
         assert value in report
     for text in (flat(html.unescape(re.sub(r"<[^>]+>", " ", page))), report):
         assert not re.search(r"(?<![\d,.])(100|0) ?%", text)
+
+
+@pytest.mark.parametrize("language, zone_words", [("en", "(Eastern"), ("fr", "(heure")])
+def test_the_report_s_time_is_in_the_reader_s_words(client, submit_form, language, zone_words):
+    """Date, time and time zone named in the language, as the browser's zone gives them (never "-0500")."""
+    client.get(f"/?lang={language}")
+    page = submit_form(SCANS["benign"].read_bytes(), timezone="America/Toronto").get_data(as_text=True)
+    encoded = re.search(r'href="data:application/pdf;base64,([A-Za-z0-9+/=]+)"', page).group(1)
+    text = flat(PdfReader(io.BytesIO(base64.b64decode(encoded))).pages[0].extract_text())
+    when = re.search(r"(?:Date and time|Date et heure) ?: (.*?)\. (?:Model version|Version du modèle)", text).group(1)
+    assert zone_words in when and "Toronto" not in when
+    assert not re.search(r"[+-]\d{4}\b", when), when

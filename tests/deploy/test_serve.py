@@ -53,6 +53,11 @@ def test_upload_over_the_limit_is_refused_by_nginx_in_the_apps_words(stack):
                                         "message": "The upload is too large: the limit is 10 MB."}
     page = requests.post(stack.url + "/analyse", files={"image": ("scan.png", too_big)}, timeout=30)
     assert page.status_code == 413 and "the limit is 10 MB" in page.text
+    assert 'id="upload-form"' in page.text and "/static/style.css" in page.text  # the app's own page
+    french = requests.post(stack.url + "/analyse", files={"image": ("scan.png", too_big)}, timeout=30,
+                           headers={"Accept-Language": "fr-CA"})
+    assert french.status_code == 413 and '<html lang="fr">' in french.text
+    assert "la limite est de 10 Mo" in french.text
 
 
 def test_openapi_document_through_the_stack(stack):

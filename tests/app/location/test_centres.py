@@ -55,7 +55,8 @@ def test_every_centre_can_be_called_and_says_whose_number_it_is():
         assert "phone" in row["source"].lower() or "HIFLD" in row["source"], row["name"]
         assert row["phone_from"] in ("", *messages.PHONE_FROM), row["name"]
         if row["phone_from"] in ("agency", "health_line"):
-            assert re.search(r"in place of the centre's own number|not the centre's own|811", row["source"]), row["name"]
+            stands_in = r"in place of the centre's own number|not the centre's own|811"
+            assert re.search(stands_in, row["source"]), row["name"]
     found = {c["name"]: c for c in locate_and_find("Saskatoon", limit=10)["centres"]}
     saskatoon = next(c for name, c in found.items() if "Saskatoon Cancer Centre" in name)
     assert saskatoon["phone"] == "811" and saskatoon["tel"] == "tel:811"
@@ -77,7 +78,8 @@ def test_a_centre_across_the_border_is_said_to_be_in_the_other_country(place, ot
     assert across["country_name"] == country_name
     assert say(messages.BOTH_COUNTRIES) in found["notices"]
     home = locate_and_find("Hamilton, ON", limit=3)
-    assert all(c["country_name"] is None for c in home["centres"]) and say(messages.BOTH_COUNTRIES) not in home["notices"]
+    assert all(c["country_name"] is None for c in home["centres"])
+    assert say(messages.BOTH_COUNTRIES) not in home["notices"]
 
 
 BOUNDS = {"CA": (41.6, 83.2, -141.1, -52.5), "US": (18.9, 71.5, -179.2, -66.9)}

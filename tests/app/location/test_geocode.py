@@ -41,9 +41,9 @@ HAMILTON_ON = (43.2501, -79.8496)
     ("Ft McMurray", "Fort McMurray, AB, Canada", (56.727, -111.381), "offline-place"),
     ("Toronto, CA", "Toronto, ON, Canada", (43.706, -79.399), "offline-place"),  # CA: not California
     ("Los Angeles, CA", "Los Angeles, CA, USA", (34.052, -118.244), "offline-place"),
-    ("L8V 1C3", "Hamilton (Raleigh", (43.2266, -79.8499), "offline-postal"),
-    ("l8v1c3", "Hamilton (Raleigh", (43.2266, -79.8499), "offline-postal"),
-    ("L8V", "Hamilton (Raleigh", (43.2266, -79.8499), "offline-postal"),
+    ("L8V 1C3", "Hamilton, ON, Canada (postal area L8V)", (43.2266, -79.8499), "offline-postal"),
+    ("l8v1c3", "Hamilton, ON, Canada (postal area L8V)", (43.2266, -79.8499), "offline-postal"),
+    ("L8V", "Hamilton, ON, Canada (postal area L8V)", (43.2266, -79.8499), "offline-postal"),
     ("90210", "Beverly Hills, CA, USA (ZIP 90210)", (34.0901, -118.4065), "offline-zip"),
     ("10065-1234", "New York, NY, USA (ZIP 10065)", (40.7651, -73.9638), "offline-zip"),
 ])

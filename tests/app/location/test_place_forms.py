@@ -33,9 +33,9 @@ HAMILTON_L8V = (43.2266, -79.8499)
     ("montreal", "Montréal, QC, Canada", MONTREAL),
     ("St. John's NL", "St. John's, NL, Canada", ST_JOHNS),
     ("St Johns, Newfoundland and Labrador", "St. John's, NL, Canada", ST_JOHNS),
-    ("Hamilton, ON L8V 1C3", "Hamilton (Raleigh", HAMILTON_L8V),
-    ("Hamilton ON L8V1C3", "Hamilton (Raleigh", HAMILTON_L8V),
-    ("711 Concession St, Hamilton, ON  L8V 1C3", "Hamilton (Raleigh", HAMILTON_L8V),
+    ("Hamilton, ON L8V 1C3", "Hamilton, ON, Canada (postal area L8V)", HAMILTON_L8V),
+    ("Hamilton ON L8V1C3", "Hamilton, ON, Canada (postal area L8V)", HAMILTON_L8V),
+    ("711 Concession St, Hamilton, ON  L8V 1C3", "Hamilton, ON, Canada (postal area L8V)", HAMILTON_L8V),
     ("Beverly Hills, CA 90210", "Beverly Hills, CA, USA (ZIP 90210)", (34.0901, -118.4065)),
 ])
 def test_what_people_type_resolves(query, resolved, point):
