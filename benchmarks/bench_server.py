@@ -33,7 +33,8 @@ from pathlib import Path
 import psutil
 import requests
 
-from inference.paths import BUSI_DIR, REPO_ROOT as REPO
+from inference.paths import BUSI_DIR
+from inference.paths import REPO_ROOT as REPO
 
 FALLBACK_DIR = REPO / "tests" / "fixtures"
 PREDICT, HEALTH = "/api/v1/predict", "/healthz"
@@ -192,7 +193,8 @@ def main() -> None:
     scans = load_scans(args.scans, 60)
     load_before = os.getloadavg()[0]
     runs = [run_once(args, scans) for _ in range(args.runs)]
-    rows = ROWS[:4] + [(f"c{c}", f"throughput, concurrency {c}", "{:.1f} uploads/s") for c in args.concurrency] + ROWS[4:]
+    rows = ROWS[:4] + [(f"c{c}", f"throughput, concurrency {c}", "{:.1f} uploads/s")
+                       for c in args.concurrency] + ROWS[4:]
     setup = (f"{args.repo}: {args.workers} workers, {overrides(args) or 'otherwise as configured'}"
              if args.url is None else args.url)
     print(f"\n{setup}; {len(scans)} BUSI scans, {args.requests} uploads per measurement, "
