@@ -20,10 +20,11 @@ from geopy.distance import geodesic, great_circle
 
 from app.i18n import territory_name
 from app.location import messages
-from app.location.coverage import coverage
+from app.location.coverage import coverage, namesake_abroad
+from app.location.gazetteer import near_a_covered_place
 from app.location.messages import say
 from app.location.online import Geocoder
-from app.location.places import GeocodeResult, LocationError, parse_coordinates
+from app.location.places import GeocodeResult, LocationError, OutsideCoverage, parse_coordinates
 from app.marks import N_
 
 DATA_FILE = Path(__file__).parent / "data" / "centres" / "cancer_centres.csv"
@@ -144,17 +145,23 @@ def _locate(location: str | None, latitude: Any, longitude: Any, geocoder: Geoco
         return geocoder.geocode(location)
     if not _blank(latitude) and not _blank(longitude):
         lat, lon = parse_coordinates(latitude, longitude)
+        if not near_a_covered_place(lat, lon):
+            raise OutsideCoverage(None)  # Paris, France: not St. John's, 4,000 km away
         return GeocodeResult("", say(messages.BROWSER_POSITION), lat, lon, "browser")
     if not _blank(latitude) or not _blank(longitude):
         raise LocationError(say(messages.HALF_A_POSITION))
     raise LocationError(say(messages.ENTER_A_PLACE_OR_SHARE))
 
 
-def _notices(centres: list[dict[str, Any]], position_ignored: bool) -> list[str]:
-    """Sentences to show above the list: the typed place won; the nearest centre is far; only the
+def _notices(found: GeocodeResult, centres: list[dict[str, Any]], position_ignored: bool) -> list[str]:
+    """Sentences to show above the list: the typed place won; a city abroad has the typed name
+    ("Paris": Paris, France is not searched); the nearest centre is far; only the
     first ones are near (Iqaluit: its hospital, then Quebec 1,700 km away); the centres are in both
     countries (Anchorage: Whitehorse; Detroit: Windsor)."""
     notices = [say(messages.TYPED_PLACE_USED)] if position_ignored else []
+    if found.source != "browser" and (abroad := namesake_abroad(found.query)):
+        notices.append(say(messages.ALSO_ABROAD, place=found.query, country=territory_name(abroad),
+                           resolved=found.resolved))
     distances = [centre["distance_km"] for centre in centres]
     if distances and distances[0] > FAR_FROM_CENTRES_KM:
         notices.append(say(messages.FAR_FROM_CENTRES, distance=f"{distances[0]:,.0f}"))
@@ -191,7 +198,7 @@ def locate_and_find(location: str | None = None, latitude: Any = None, longitude
         "centres": centres,
         "nearest_distance_km": centres[0]["distance_km"],
         "far_from_centres": centres[0]["distance_km"] > FAR_FROM_CENTRES_KM,
-        "notices": _notices(centres, position_ignored),
+        "notices": _notices(found, centres, position_ignored),
         "coverage": coverage(),
         "attribution": [*found.attribution, say(ATTRIBUTION_CENTRES)],
     }

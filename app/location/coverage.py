@@ -12,6 +12,8 @@ from functools import lru_cache
 from typing import Any
 
 import pycountry
+from babel.core import get_global
+from babel.dates import get_timezone_location
 
 from app.location import messages
 from app.location.messages import say
@@ -75,3 +77,22 @@ def foreign_country(text: str, regions: dict[str, Any], whole: bool = False) -> 
         if tail in foreign and (n == len(words) or not whole):
             return foreign[tail]
     return None
+
+
+@lru_cache(maxsize=1)
+def _cities_abroad() -> dict[str, str]:
+    """Folded name (English or French) of each city CLDR names a time zone after, outside the
+    covered countries -> its country code: "paris" -> "FR", "londres" -> "GB"."""
+    cities = {}
+    for zone, territory in get_global("zone_territories").items():
+        if territory in (*COVERED_COUNTRIES, *US_TERRITORIES, "001", "ZZ"):
+            continue
+        for language in ("en", "fr"):
+            cities.setdefault(fold(get_timezone_location(zone, locale=language, return_city=True)), territory)
+    return cities
+
+
+def namesake_abroad(typed: str) -> str | None:
+    """The country code of a well-known city abroad that a bare place name also names ("Paris":
+    FR, though the search found Paris, TX), or None; a name with a region or country never counts."""
+    return None if "," in typed else _cities_abroad().get(fold(typed))

@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import zipcodes
 
 from app.i18n import current_language
@@ -226,7 +227,8 @@ def _match_words(query: str, text: str, approximate: bool, country: str | None =
     dropped: "Smalltown, TX" must not become Houston), a place, or "place region"
     without a comma ("Hamilton Ontario", "Springfield IL"); in `country` when given."""
     regions = _regions_in(country)
-    if fold(text) in regions and not approximate:
+    nickname = search_key(text) != place_key(text)
+    if fold(text) in regions and not approximate and not nickname:
         return _region_result(query, regions[fold(text)])
     if candidates := _candidates(text, country=country):
         return _place_result(query, candidates, approximate)
@@ -320,3 +322,25 @@ def geocode_offline(query: str) -> GeocodeResult:
     """Resolve typed text without the network. Raises LocationError/LocationNotFound."""
     return lookup(validated_query(query))[0]
 
+
+
+# A position farther than this from every place of the gazetteer is in no covered country (the
+# farthest a Canadian or US point gets from a listed place is a few hundred km, in the Arctic).
+COVERED_WITHIN_KM = 500
+
+
+@lru_cache(maxsize=1)
+def _place_points() -> np.ndarray:
+    """Every gazetteer place as (latitude, longitude) in radians."""
+    gaz = load_gazetteer()
+    points = {(p.latitude, p.longitude) for places in gaz.places_by_name.values() for p in places}
+    return np.radians(np.array(sorted(points)))
+
+
+def near_a_covered_place(latitude: float, longitude: float) -> bool:
+    """Whether a position is within COVERED_WITHIN_KM of a Canadian or US place (haversine)."""
+    lat, lon = np.radians(latitude), np.radians(longitude)
+    places = _place_points()
+    a = (np.sin((places[:, 0] - lat) / 2) ** 2
+         + np.cos(lat) * np.cos(places[:, 0]) * np.sin((places[:, 1] - lon) / 2) ** 2)
+    return bool(2 * 6371.0 * np.arcsin(np.sqrt(a.min())) <= COVERED_WITHIN_KM)

@@ -17,6 +17,11 @@ NOT_FOUND = N_("We could not find that place in Canada or the United States, the
              "search covers. Try a city and province or state (such as “Hamilton, ON”), or a postal "
              "or ZIP code. Your family doctor or your provincial or state cancer agency can also "
              "tell you where to go for care.")
+POSITION_OUTSIDE = N_("Your position is outside Canada and the United States, the only countries this "
+                      "search covers. Your family doctor or the cancer agency in your country can tell you "
+                      "where to go for care.")
+ALSO_ABROAD = N_("%(place)s is also a city in another country (%(country)s), which this search does not "
+                 "cover: these centres are near %(resolved)s.")
 OUTSIDE_COVERAGE = N_("%(country)s is outside this search, which covers Canada and the United States "
                     "only. Your family doctor or the cancer agency in your country can tell you where "
                     "to go for care.")

@@ -29,7 +29,8 @@ COUNTRY_ALIASES = {"canada": "CA", "ca": "CA", "usa": "US", "us": "US", "united 
 # all collapse to one token so "Sault St. Marie" still finds "Sault Ste. Marie".
 TOKEN_SYNONYMS = {"st": "saint", "ste": "saint", "sainte": "saint", "mt": "mount", "ft": "fort"}
 # Names people use that GeoNames does not list for the place (keys and values are place keys).
-PLACE_NICKNAMES = {"nyc": "new york city", "new york": "new york city",
+# "LA" is Los Angeles before it is Louisiana's code: a nickname wins over a region code.
+PLACE_NICKNAMES = {"nyc": "new york city", "new york": "new york city", "la": "los angeles",
                    "quebec city": "quebec", "ville de quebec": "quebec"}
 
 
@@ -48,8 +49,10 @@ class OutsideCoverage(LocationNotFound):
     """A place in a country the centre list does not cover ("Paris, France"); no online
     lookup can help, since the centres themselves are in Canada and the US only."""
 
-    def __init__(self, country: str):
-        super().__init__(say(messages.OUTSIDE_COVERAGE, country=_country_in_language(country)))
+    def __init__(self, country: str | None):
+        """`country`: its English name, or None for a position (the browser's) in no covered country."""
+        super().__init__(say(messages.OUTSIDE_COVERAGE, country=_country_in_language(country)) if country
+                         else say(messages.POSITION_OUTSIDE))
         self.country = country
 
 

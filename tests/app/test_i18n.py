@@ -140,6 +140,8 @@ def test_french_result_pages_with_centres_have_no_english_left(client, place, fr
 LOCATION_MESSAGES = {
     "COVERAGE": {"location": "Hamilton, ON"},
     "NOT_FOUND": {"location": "Xyzzyplace Nowhere"},
+    "POSITION_OUTSIDE": {"latitude": "48.85", "longitude": "2.35"},
+    "ALSO_ABROAD": {"location": "Paris"},
     "OUTSIDE_COVERAGE": {"location": "Berlin, Allemagne"},
     "FAR_FROM_CENTRES": {"location": "Inuvik"},
     "OTHERS_FAR": {"location": "Iqaluit"},

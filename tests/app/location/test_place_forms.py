@@ -3,6 +3,7 @@ after the place, and places outside Canada and the US. Offline; no network."""
 import pytest
 
 from app.location import messages
+from app.location.centres import locate_and_find
 from app.location.coverage import foreign_country
 from app.location.gazetteer import geocode_offline, load_gazetteer
 from app.location.online import Geocoder
@@ -115,3 +116,32 @@ def test_outside_coverage_is_never_sent_to_nominatim():
     with pytest.raises(OutsideCoverage):
         geocoder.geocode("Paris, France")
     assert Nominatim.calls == 0
+
+
+# --- ambiguous places (issue 27, item 6) --------------------------------------------------------
+
+def test_a_bare_name_that_is_also_a_city_abroad_says_so():
+    found = locate_and_find("Paris")
+    assert found["location"]["resolved"] == "Paris, TX, USA"
+    assert found["notices"][0] == messages.ALSO_ABROAD % {"place": "Paris", "country": "France",
+                                                           "resolved": "Paris, TX, USA"}
+    assert not any("another country" in notice for notice in locate_and_find("Paris, TX")["notices"])
+    assert not any("another country" in notice for notice in locate_and_find("Hamilton")["notices"])
+
+
+def test_la_is_los_angeles():
+    assert geocode_offline("LA").resolved == "Los Angeles, CA, USA"
+    assert geocode_offline("Louisiana").resolved.startswith("New Orleans, LA, USA")
+
+
+@pytest.mark.parametrize("latitude, longitude", [(48.85, 2.35), (19.43, -99.13), (51.5, -0.13)])
+def test_a_browser_position_abroad_is_outside_coverage_not_4000_km_to_st_john_s(latitude, longitude):
+    with pytest.raises(OutsideCoverage) as info:
+        locate_and_find(latitude=latitude, longitude=longitude)
+    assert str(info.value) == messages.POSITION_OUTSIDE and info.value.country is None
+
+
+@pytest.mark.parametrize("latitude, longitude", [(43.26, -79.87), (21.3, -157.8), (61.2, -149.9), (63.75, -68.52),
+                                                 (25.77, -80.19), (32.72, -117.16)])
+def test_browser_positions_in_canada_and_the_us_are_searched(latitude, longitude):
+    assert locate_and_find(latitude=latitude, longitude=longitude)["centres"]
