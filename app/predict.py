@@ -3,7 +3,7 @@
 Prints one JSON object per input on stdout, in input order (fields in README.md, "Batch
 predictions"); a progress bar and notes go to stderr. Exit code 0: every input was scored;
 1: at least one failed (all the others were still scored); 2: nothing could be scored
-(bad arguments, no input found, models that do not load).
+(bad arguments, no input found, every input failed, models that do not load).
 Runs the inference core alone: no Flask, geopy or zipcodes is imported.
 """
 from __future__ import annotations
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.flush()
             progress.update()
     print(f"{len(inputs) - failed} of {len(inputs)} inputs scored, {failed} failed.", file=sys.stderr)
-    return 1 if failed else 0
+    return 2 if failed == len(inputs) else 1 if failed else 0
 
 
 def _with_mask(outcome: Outcome, path: Path, writer: MaskWriter | None) -> dict:

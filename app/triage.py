@@ -11,7 +11,7 @@ from app.errors import InputError
 from app.explain import Explanation, explain
 from app.imaging import decode_upload
 from app.input_errors import require_ultrasound
-from app.location.centres import locate_and_find
+from app.location.centres import locate_and_find, parse_limit
 from app.location.places import LocationError
 from inference.input_check import InputVerdict
 from inference.pipeline import Prediction
@@ -60,8 +60,14 @@ def check_input_image(image: Image.Image) -> InputVerdict:
 
 
 def _nearby_centres(form: MultiDict[str, str]) -> tuple[dict | None, LocationError | None]:
-    """Nearest centres when any location field is filled in; (None, None) when none is."""
+    """Nearest centres when any location field is filled in; (None, None) when none is (a `limit`
+    sent alone is still checked: a bad one is an error, never silently ignored)."""
     if not any(form.get(name, "").strip() for name in LOCATION_FIELDS):
+        try:
+            if "limit" in form:
+                parse_limit(form["limit"])
+        except LocationError as error:
+            return None, error
         return None, None
     try:
         return locate_and_find(*(form.get(name) for name in LOCATION_FIELDS),

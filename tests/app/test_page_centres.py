@@ -31,11 +31,19 @@ def test_api_without_location_has_no_centres(post_api, scan_bytes):
     ({"latitude": "43.2"}, 400, "invalid_location"),
     ({"latitude": "91", "longitude": "0"}, 400, "invalid_location"),
     ({"location": "Hamilton, ON", "limit": "50"}, 400, "invalid_location"),
+    ({"limit": "abc"}, 400, "invalid_location"),  # a bad limit without a location is not ignored
+    ({"limit": "1e23"}, 400, "invalid_location"),
+    ({"limit": ""}, 400, "invalid_location"),
 ])
 def test_api_bad_location_is_a_json_error(post_api, scan_bytes, fields, status, code):
     response = post_api(scan_bytes, **fields)
     assert response.status_code == status
     assert response.get_json()["error"]["code"] == code
+
+
+def test_api_good_limit_without_a_location_is_fine(post_api, scan_bytes):
+    response = post_api(scan_bytes, limit="4")
+    assert response.status_code == 200 and "centres" not in response.get_json()
 
 
 def test_api_place_in_another_country_is_a_422_with_the_coverage(post_api, scan_bytes):

@@ -94,7 +94,7 @@ def test_refused_inputs_get_the_apis_code_and_message(tmp_path, capsys, post_api
     folder = tmp_path / "bad"
     for number, (name, (make, _, _, _)) in enumerate(BAD_UPLOADS.items()):
         write(folder / f"{number:02d}.bin", make())
-    assert main([str(folder)]) == 1
+    assert main([str(folder)]) == 2  # every input refused: nothing could be scored
     records = records_of(capsys.readouterr().out)
     assert len(records) == len(BAD_UPLOADS)
     for record, (name, (make, status, code, _)) in zip(records, BAD_UPLOADS.items()):
@@ -175,3 +175,5 @@ def test_nothing_to_score_exits_2(tmp_path, capsys):
     assert main([str(tmp_path / "empty")]) == 2
     assert main([str(SCANS["normal"]), "--models", str(tmp_path)]) == 2
     assert capsys.readouterr().out == ""
+    assert main([str(tmp_path / "nonexistent")]) == 2  # its own error record, and nothing scored
+    assert '"code": "not_found"' in capsys.readouterr().out
