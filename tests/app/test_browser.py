@@ -318,6 +318,39 @@ def test_the_language_follows_the_browser_and_the_switch(open_page, live_url):
     assert page.locator("h1").inner_text() == "Check a breast ultrasound scan"  # remembered
 
 
+@pytest.mark.parametrize("locale", ["en-CA", "fr-CA"])
+def test_on_a_phone_the_first_screen_shows_the_percentages_each_beside_its_name(open_page, live_url, locale):
+    """Issue 27, item 9, at 390 x 844: the headline and the three percentages before any scrolling,
+    and each percentage on its name's line, not wrapped under it, away from its bar."""
+    page = open_page(locale, width=390)
+    page.set_viewport_size({"width": 390, "height": 844})
+    upload(page, live_url, "benign")
+    rows = page.locator("#probabilities .probability").all()
+    assert len(rows) == 3
+    for row in rows:
+        name, value = row.locator(".probability-name").bounding_box(), row.locator(".probability-value").bounding_box()
+        assert value["x"] > name["x"] + name["width"] - 1  # to its right
+        assert value["y"] < name["y"] + name["height"] and name["y"] < value["y"] + value["height"]  # same line
+        assert value["y"] + value["height"] <= 844  # first screen
+    assert page.locator("#headline").bounding_box()["y"] < page.locator("#probabilities").bounding_box()["y"]
+
+
+def test_the_switch_on_a_result_says_visibly_that_it_opens_a_new_check(page, live_url):
+    """Issue 27, item 7: the result cannot be translated (nothing of the scan is kept), so the
+    switch opens the upload form in a new tab, and says so to everyone, not only to screen readers."""
+    upload(page, live_url, "benign")
+    switch = page.locator("#language-fr")
+    hint = page.locator("#language-fr .language-hint")
+    assert hint.is_visible() and hint.inner_text() == "(a new check, in a new tab)"
+    assert switch.get_attribute("target") == "_blank"
+    with page.context.expect_page() as new_tab:
+        switch.click()
+    new_tab.value.wait_for_load_state()
+    assert new_tab.value.locator("html").get_attribute("lang") == "fr"
+    assert new_tab.value.locator("#upload-form").is_visible()
+    assert page.locator("#headline").is_visible()  # the result stays in its own tab
+
+
 # --- Accessibility by test (item 2) -----------------------------------------------------------
 
 def serious_violations(page) -> list[str]:
