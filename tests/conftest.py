@@ -13,12 +13,12 @@ from tests.helpers import SCANS, csrf_token
 
 TESTS = Path(__file__).resolve().parent
 # These import the training stack (`pip install -e .[train]`); a web-only install does not collect them.
-NEEDS_TRAINING_EXTRA = ("training", "benchmarks")
+NEEDS_TRAINING_EXTRA = ("training", "experiments")
 # Modules whose every test is slow and which import TensorFlow just to be collected (5 to 15 s here):
 # the fast loop (`-m "not slow"`) does not import them at all.
 IMPORT_TENSORFLOW = ("training/test_cross_fit.py", "training/test_fine_tuning.py", "training/test_pretrained.py",
-                     "training/test_train_smoke.py", "benchmarks/test_unet_recipe.py",
-                     "benchmarks/test_calibration_by_source.py", "benchmarks/test_ensemble_benchmark.py")
+                     "training/test_train_smoke.py", "experiments/test_unet_recipe.py",
+                     "experiments/test_calibration_by_source.py", "experiments/test_ensemble.py")
 TRAINING_EXTRA_INSTALLED = find_spec("keras") is not None
 
 

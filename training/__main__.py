@@ -1,4 +1,4 @@
-"""Command line: `python -m training {split,train,export,evaluate,all,input-check} ...`.
+"""Command line: `python -m training {split,train,export,evaluate,all,input-check,record-choice} ...`.
 
 Each subcommand imports what it needs when it runs, so `--help` works without TensorFlow.
 The functions here turn arguments into typed calls; the library code never sees them.
@@ -73,9 +73,9 @@ def cmd_evaluate(args):
 
 def cmd_input_check(args):
     """Fit the learned input check on every source's training scans; writes its card section (run after export)."""
-    from training import input_check
+    from training.input_check.fit import fit_input_check
 
-    input_check.fit_input_check(Path(args.models), _sources(args), float16=not args.float32)
+    fit_input_check(Path(args.models), _sources(args), float16=not args.float32)
 
 
 def cmd_all(args):
@@ -92,6 +92,14 @@ def cmd_all(args):
     cmd_evaluate(args)
     cmd_input_check(args)
     print(f"full retrain finished in {(time.time() - start) / 60:.1f} min")
+
+
+def cmd_record_choice(args):
+    """Record a design choice and its validation comparison (results folders of recipe trials) in the model card."""
+    from training import design_choices
+
+    recipes = {name: design_choices.summary(Path(folder)) for name, folder in (c.split("=", 1) for c in args.recipes)}
+    design_choices.record(Path(args.models), args.question, args.chosen, args.why, recipes)
 
 
 def main(argv=None):
@@ -124,6 +132,13 @@ def main(argv=None):
     for name, func in [("split", cmd_split), ("train", cmd_train), ("export", cmd_export),
                        ("evaluate", cmd_evaluate), ("all", cmd_all), ("input-check", cmd_input_check)]:
         sub.add_parser(name, parents=[common], help=func.__doc__, description=func.__doc__).set_defaults(func=func)
+    choice = sub.add_parser("record-choice", help=cmd_record_choice.__doc__, description=cmd_record_choice.__doc__)
+    choice.add_argument("--models", default=str(MODELS_DIR), help="the model card's folder")
+    choice.add_argument("--question", required=True)
+    choice.add_argument("--chosen", required=True, help="the name of the bundled recipe")
+    choice.add_argument("--why", required=True)
+    choice.add_argument("recipes", nargs="+", metavar="NAME=FOLDER", help="results folders of the compared recipes")
+    choice.set_defaults(func=cmd_record_choice)
     args = parser.parse_args(argv)
     args.func(args)
 

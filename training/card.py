@@ -53,16 +53,3 @@ def write(models_dir: Path) -> None:
     card = json.loads((models_dir / "model_card.json").read_text())
     (models_dir / "README.md").write_text(render(card))
 
-
-def record_design_choice(models_dir: Path, question: str, chosen: str, why: str, recipes: dict[str, dict]) -> None:
-    """Add (or replace) one validation comparison behind a design choice in the card, and
-    re-render it. `recipes`: per recipe, its results folder, seeds and per-source
-    [mean, sd] of each metric (`benchmarks.recipe_table.summary`)."""
-    if chosen not in recipes:
-        raise ValueError(f"the chosen recipe {chosen!r} is not among those compared: {', '.join(recipes)}")
-    path = models_dir / "model_card.json"
-    card = json.loads(path.read_text())
-    choices = [c for c in card.get("design_choices", []) if c["question"] != question]
-    card["design_choices"] = choices + [{"question": question, "chosen": chosen, "why": why, "recipes": recipes}]
-    path.write_text(json.dumps(card, indent=1) + "\n")
-    write(models_dir)

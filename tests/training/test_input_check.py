@@ -32,7 +32,7 @@ NOT_ULTRASOUND = "does not look like a breast ultrasound image"
 
 
 def dark_text_screenshot() -> Image.Image:
-    from scripts.non_ultrasound import text_page
+    from training.input_check.non_ultrasound import text_page
 
     return text_page(dark=True)
 
@@ -234,7 +234,7 @@ def test_check_input_is_the_pipeline_square_in_three_grey_channels():
 def test_litert_features_agree_with_keras():
     pytest.importorskip("tensorflow")
     from inference.pipeline import LiteRTModel
-    from training.input_check import build_feature_model
+    from training.input_check.fit import build_feature_model
 
     with Image.open(SCANS["benign"]) as image:
         x = check_input(np.asarray(image.convert("L")))[None]
@@ -249,7 +249,7 @@ def test_litert_features_agree_with_keras():
 def test_thresholds_come_from_every_sources_validation_scores_with_a_margin_for_refusal():
     """Hand-computed: no validation scan of either source may be refused (at most 1% of 4 or 2
     scans is none), so the refusal line is the margin times the highest score of all."""
-    from training.input_check import UNSEEN_SCANNER_MARGIN, choose_thresholds
+    from training.input_check.fit import UNSEEN_SCANNER_MARGIN, choose_thresholds
 
     unfamiliar, refuse = choose_thresholds({"a": np.array([0.1, 0.2, 0.3, 0.4]), "b": np.array([0.2, 0.5])})
     assert refuse == pytest.approx(UNSEEN_SCANNER_MARGIN * 0.5)

@@ -9,7 +9,7 @@ from PIL import Image
 from tests.helpers.synthetic_busi import make_busbra_tree, make_tree
 
 pytestmark = pytest.mark.slow
-# A validation comparison an earlier card recorded (benchmarks.recipe_table choice).
+# A validation comparison an earlier card recorded (python -m training record-choice).
 EARLIER_CHOICE = {"question": "Which input?", "chosen": "two views", "why": "Best on validation.",
                   "recipes": {"two views": {"folder": "f", "seeds": ["1"], "metrics": {"busi": {"accuracy": [0.5, 0.0]}}}}}
 
