@@ -116,3 +116,16 @@ def test_the_report_s_time_is_in_the_reader_s_words(client, submit_form, languag
     when = re.search(r"(?:Date and time|Date et heure) ?: (.*?)\. (?:Model version|Version du modèle)", text).group(1)
     assert zone_words in when and "Toronto" not in when
     assert not re.search(r"[+-]\d{4}\b", when), when
+
+
+def test_the_report_names_the_place_the_centres_are_near_and_credits_the_data(client, submit_form):
+    """Issue 27, item 10: as the page does (the French report keeps its curly quotes: test_browser)."""
+    client.get("/?lang=en")
+    page = submit_form(SCANS["benign"].read_bytes(), location="L8V 1C3").get_data(as_text=True)
+    encoded = re.search(r'href="data:application/pdf;base64,([A-Za-z0-9+/=]+)"', page).group(1)
+    report = flat(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(base64.b64decode(encoded))).pages))
+    resolved, = shown(page, r'<strong id="resolved-location">(.*?)</strong>')
+    assert f"Nearest to: {resolved}" in report
+    credits, = shown(page, r'<p class="attribution">(.*?)</p>')
+    assert credits in report and "GeoNames" in credits and "Open Government Licence – Canada" in credits
+    assert "Hamilton Health Sciences - Juravinski Cancer Centre" in report and "(905) 521-2100" in report
