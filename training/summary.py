@@ -88,9 +88,10 @@ def _source_summary(results: dict) -> SourceSummary:
 
 
 def refill_card(models_dir: Path = MODELS_DIR) -> PublicSummary:
-    """Score each source's test split through the served pipeline, record `answer_counts` in the
-    card's metrics and rewrite its public summary (for a card evaluated before the counts existed).
-    Refuses when the scoring does not reproduce the card's recorded accuracy."""
+    """Score each source's test split through the served pipeline and rewrite the card's public
+    summary with its `answer_counts` (for a card evaluated before the counts existed; the card's
+    metrics stay as evaluate wrote them, equal to reports/<source>/metrics_test.json). Refuses when
+    the scoring does not reproduce the card's recorded accuracy."""
     from inference.pipeline import Pipeline
     from training import data
     from training.sources import Source
@@ -103,7 +104,7 @@ def refill_card(models_dir: Path = MODELS_DIR) -> PublicSummary:
         source = Source.open(DATA_DIRS[name])
         samples, images, _ = data.load_split(source.root, source.manifest, "test")
         predictions = [pipeline.predict_gray(image) for image in images]
-        results = card["metrics"][f"{name}_test"]
+        results = {**card["metrics"][f"{name}_test"]}
         results["answers"] = answer_counts(
             np.array([CLASS_NAMES.index(s.label) for s in samples]),
             np.array([[p.probabilities[c] for c in CLASS_NAMES] for p in predictions]),
