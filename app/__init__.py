@@ -1,14 +1,27 @@
 """Breast-ultrasound triage web app: `create_app()` builds a ready-to-serve Flask app.
 
-Everything is imported inside the factory, as in Flask's tutorial, so that importing `app`
-(for `python -m app.predict`, say) loads no web stack.
+The Flask-free parts it serves (upload decoding and vetting, the models) live in `inference`,
+which the batch CLI and training use without this package.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping
+import secrets
+from typing import Any, Mapping
 
-if TYPE_CHECKING:
-    from flask import Flask
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from app import api, i18n, limits, metrics, security, views
+from app.config import Config
+from app.errors import register_error_handlers
+from app.http import InMemoryUploadRequest, add_server_timing
+from app.location.centres import load_centres
+from app.location.gazetteer import load_gazetteer
+from app.location.online import Geocoder
+from inference.input_check import InputCheck
+from inference.paths import REPO_ROOT
+from inference.pipeline import Pipeline
+from inference.public_summary import load_public_summary
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -17,23 +30,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Loads both models, the input check, the centre list and the gazetteer once, here, so every request
     in this process shares them and none pays for loading.
     """
-    import secrets
-
-    from flask import Flask
-    from flask_wtf.csrf import CSRFProtect
-
-    from app import api, i18n, limits, metrics, security, views
-    from app.location.centres import load_centres
-    from app.location.gazetteer import load_gazetteer
-    from app.location.online import Geocoder
-    from app.config import Config
-    from app.errors import register_error_handlers
-    from app.http import InMemoryUploadRequest, add_server_timing
-    from inference.paths import REPO_ROOT
-    from inference.input_check import InputCheck
-    from inference.pipeline import Pipeline
-    from inference.public_summary import load_public_summary
-
     app = Flask(__name__, template_folder=str(REPO_ROOT / "templates"),
                 static_folder=str(REPO_ROOT / "static"))
     app.request_class = InMemoryUploadRequest

@@ -6,11 +6,11 @@ import base64
 from flask import Blueprint, Response, current_app, jsonify, request, send_file
 
 from app.explain import disclaimer
-from app.imaging import lesion_summary, mask_png
 from app.location.centres import locate_and_find
 from app.location.coverage import coverage
 from app.location.places import LocationError, LocationNotFound, OutsideCoverage
 from app.triage import LOCATION_FIELDS, analyse_upload
+from inference.imaging import lesion_summary, mask_png
 from inference.paths import REPO_ROOT
 
 bp = Blueprint("api", __name__)

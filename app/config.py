@@ -5,7 +5,7 @@ parse, so BUSI_MAX_CONTENT_LENGTH=5242880 is an int), then the mapping given to 
 """
 from __future__ import annotations
 
-from inference import paths
+from inference import imaging, paths
 
 MEGABYTE = 1024 * 1024
 
@@ -18,11 +18,10 @@ class Config:
 
     # Uploads. A request larger than this is refused with 413 before it is read.
     MAX_CONTENT_LENGTH = 10 * MEGABYTE
-    # Own pixel limit, checked from the file header before any pixel is decoded. Scanners
-    # export 0.3-4 MP; the pipeline's full-size mask work costs ~25 bytes per pixel
-    # (measured: +420 MB peak for 16 MP, +1 GB for 40 MP), so this also bounds memory.
-    MAX_IMAGE_PIXELS = 16_000_000
-    MIN_IMAGE_SIDE = 64
+    # Own pixel limit, checked from the file header before any pixel is decoded (it also bounds
+    # memory: inference/imaging.py says how), and the smallest side analysed.
+    MAX_IMAGE_PIXELS = imaging.MAX_IMAGE_PIXELS
+    MIN_IMAGE_SIDE = imaging.MIN_IMAGE_SIDE
     # Uploads a minute per client address, enforced by the proxy (scripts/serve.sh's nginx, or
     # the Ingress), 10 at once allowed; 0: no limit. The app only says when to try again.
     RATE_LIMIT = 60

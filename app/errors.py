@@ -12,11 +12,9 @@ from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from app.i18n import N_
-
-# InputError lives in a Flask-free module (the batch CLI raises it too); still importable from here.
-from app.input_errors import InputError
 from app.metrics import count_refusal
+from inference.input_errors import InputError
+from inference.marks import N_
 
 GENERIC_500 = N_("Something went wrong on our side. Please try again in a moment.")
 CSRF_MESSAGE = N_("This form has expired or was not sent from this site. "

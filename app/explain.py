@@ -20,7 +20,8 @@ from babel.lists import format_list
 from babel.numbers import format_percent
 from flask_babel import gettext
 
-from app.i18n import N_, current_language, territory_name
+from app.i18n import current_language, territory_name
+from inference.marks import N_
 from inference.pipeline import UNCERTAIN_BELOW, Prediction, is_uncertain
 from inference.public_summary import PublicSummary, SourceSummary
 

@@ -11,7 +11,6 @@ from babel import Locale
 from flask import Flask, request, session, url_for
 from flask_babel import Babel, get_locale
 
-from app.marks import N_  # noqa: F401 (re-exported: the web modules mark their texts with it)
 from inference.paths import REPO_ROOT
 
 LANGUAGES = {"en": "English", "fr": "Français"}

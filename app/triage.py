@@ -7,13 +7,12 @@ from flask import current_app, g
 from PIL import Image
 from werkzeug.datastructures import FileStorage, MultiDict
 
-from app.errors import InputError
 from app.explain import Explanation, explain
-from app.imaging import decode_upload
-from app.input_errors import require_ultrasound
 from app.location.centres import locate_and_find, parse_limit
 from app.location.places import LocationError
+from inference.imaging import decode_upload
 from inference.input_check import InputVerdict
+from inference.input_errors import InputError, require_ultrasound
 from inference.pipeline import Prediction
 
 UPLOAD_FIELD = "image"

@@ -10,10 +10,10 @@ from flask_babel import gettext
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.explain import DISCLAIMER_DETAIL, class_titles, disclaimer, model_scope, percent
-from app.i18n import N_
-from app.imaging import ACCEPTED_FORMATS_TEXT, overlay_png, png_data_uri, scan_and_outline_pngs
 from app.report import ReportContent, build_report
 from app.triage import UPLOAD_FIELD, analyse_upload
+from inference.imaging import ACCEPTED_FORMATS_TEXT, overlay_png, png_data_uri, scan_and_outline_pngs
+from inference.marks import N_
 from inference.settings import CLASS_NAMES
 
 bp = Blueprint("views", __name__)

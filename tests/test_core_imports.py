@@ -19,20 +19,19 @@ def run_python(code: str, *args: str) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
+def web_stack_after_importing(modules: str) -> str:
+    result = run_python(f"import sys, {modules}\nprint(sorted(m for m in sys.modules if m.split('.')[0] in {WEB_STACK!r}))")
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_the_batch_cli_and_upload_vetting_import_no_web_stack():
+    assert web_stack_after_importing("inference.predict, inference.batch, inference.imaging") == "[]"
+
+
 @pytest.mark.slow  # imports TensorFlow in a subprocess
-def test_training_evaluation_export_and_the_cli_import_no_web_stack():
-    code = ("import sys\n"
-            "import app.predict, inference.pipeline, training.data, training.evaluate, training.export, training.train\n"
-            f"print(sorted(m for m in sys.modules if m.split('.')[0] in {WEB_STACK!r}))")
-    result = run_python(code)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
-
-
-def test_importing_app_loads_nothing_until_the_factory_runs():
-    result = run_python(f"import sys, app\nprint(sorted(m for m in sys.modules if m.split('.')[0] in {WEB_STACK!r}))")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+def test_training_evaluation_and_export_import_no_web_stack():
+    assert web_stack_after_importing("training.data, training.evaluate, training.export, training.train") == "[]"
 
 
 def test_training_help_works_without_the_training_requirements():

@@ -25,7 +25,7 @@ from app.location.gazetteer import near_a_covered_place
 from app.location.messages import say
 from app.location.online import Geocoder
 from app.location.places import GeocodeResult, LocationError, OutsideCoverage, parse_coordinates
-from app.marks import N_
+from inference.marks import N_
 
 DATA_FILE = Path(__file__).parent / "data" / "centres" / "cancer_centres.csv"
 MIN_LIMIT, MAX_LIMIT = 1, 10

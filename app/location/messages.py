@@ -9,7 +9,7 @@ from typing import Any
 
 from flask_babel import gettext
 
-from app.marks import N_
+from inference.marks import N_
 
 COVERAGE = N_("Centre search covers Canada and the United States only.")
 

@@ -15,7 +15,7 @@ import pycountry
 from app.i18n import current_language, territory_name
 from app.location import messages
 from app.location.messages import say
-from app.marks import N_
+from inference.marks import N_
 
 MAX_QUERY_LENGTH = 200
 # Credits and country names are message ids: say() them where they are shown.

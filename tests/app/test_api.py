@@ -64,7 +64,7 @@ def test_odd_but_valid_images_are_analysed(post_api, name):
         assert mask.size == upright_size
 
 
-@pytest.mark.filterwarnings("error::PIL.Image.DecompressionBombWarning")  # as app.imaging sets it
+@pytest.mark.filterwarnings("error::PIL.Image.DecompressionBombWarning")  # as inference.imaging sets it
 @pytest.mark.parametrize("name", BAD_UPLOADS)
 def test_bad_uploads_get_a_json_error(post_api, name):
     make, status, code, words = BAD_UPLOADS[name]

@@ -8,6 +8,7 @@ import re
 
 import pytest
 from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
@@ -15,15 +16,16 @@ from inference.paths import REPO_ROOT as REPO
 from tests.helpers import SCANS, csrf_token
 
 CATALOGUE = REPO / "translations" / "fr" / "LC_MESSAGES" / "messages.po"
-# What `pybabel extract -F babel.cfg -k N_ -k InputError:3` finds (see babel.cfg).
+# What `pybabel extract -F babel.cfg -k N_ -k InputError:3` finds, in the files babel.cfg names.
 KEYWORDS = {"_": None, "gettext": None, "N_": None, "InputError": (3,)}
-METHODS = [("app/**.py", "python"), ("templates/**.html", "jinja2")]
+with open(REPO / "babel.cfg") as config:
+    METHODS, METHOD_OPTIONS = parse_mapping_cfg(config)
 # Words that only English pages contain (none is French).
 ENGLISH_WORDS = re.compile(r"\b(the|your|you|and|with|this|scan|model|is|of|to|not)\b", re.I)
 
 
 def source_messages() -> set[str]:
-    found = extract_from_dir(str(REPO), METHODS, keywords=KEYWORDS)
+    found = extract_from_dir(str(REPO), METHODS, METHOD_OPTIONS, keywords=KEYWORDS)
     return {message if isinstance(message, str) else message[0] for _, _, message, *_ in found}
 
 

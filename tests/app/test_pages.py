@@ -75,7 +75,7 @@ def test_normal_result_never_soothes(app, submit_form, force_probabilities):
     assert "reassur" not in page.lower() and "screening schedule" not in page
 
 
-@pytest.mark.filterwarnings("error::PIL.Image.DecompressionBombWarning")  # as app.imaging sets it
+@pytest.mark.filterwarnings("error::PIL.Image.DecompressionBombWarning")  # as inference.imaging sets it
 @pytest.mark.parametrize("name", BAD_UPLOADS)
 def test_bad_uploads_show_the_form_again_with_the_problem(submit_form, name):
     make, status, _, words = BAD_UPLOADS[name]

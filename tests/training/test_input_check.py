@@ -143,7 +143,7 @@ def test_unfamiliar_scans_are_answered_and_flagged(app, client, monkeypatch):
 # --- the batch CLI -----------------------------------------------------------------------------
 
 def test_cli_reports_the_check_and_does_not_score_refused_inputs(tmp_path, capsys):
-    from app.predict import main
+    from inference.predict import main
 
     photo = tmp_path / "photo.png"
     dark_text_screenshot().save(photo)

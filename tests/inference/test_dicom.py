@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 from pydicom.uid import SecondaryCaptureImageStorage
 
-from app.errors import InputError
-from app.imaging import decode_upload
+from inference.imaging import decode_upload
+from inference.input_errors import InputError
 from tests.helpers import SCANS
 from tests.helpers.dicom_files import PATIENT_SECRETS, dicom_bytes, gray_of, us_multiframe
 

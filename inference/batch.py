@@ -1,8 +1,8 @@
-"""Batch scoring behind `python -m app.predict`: find the inputs, vet and score each, write masks.
+"""Batch scoring behind `python -m inference.predict`: find the inputs, vet and score each, write masks.
 
-It runs the web app's own input checks (`app.imaging`) and the inference core, never the
+It runs the web app's own input checks (`inference.imaging`) and the inference core, never the
 web stack: no Flask, geopy or zipcodes is imported. Nothing of a scan is logged, and DICOM
-patient data is never read (`app.dicom` parses only the image's tags).
+patient data is never read (`inference.dicom` parses only the image's tags).
 """
 from __future__ import annotations
 
@@ -16,10 +16,9 @@ from typing import Iterable, Iterator, Sequence
 
 from PIL import Image
 
-from app.config import Config
-from app.imaging import decode_upload, mask_png
-from app.input_errors import InputError, require_ultrasound
+from inference.imaging import MAX_IMAGE_PIXELS, MIN_IMAGE_SIDE, decode_upload, mask_png
 from inference.input_check import InputCheck, InputVerdict
+from inference.input_errors import InputError, require_ultrasound
 from inference.pipeline import Pipeline, is_uncertain
 
 MASK_SUFFIX = "_pred.png"
@@ -81,7 +80,7 @@ def vet_input(data: bytes, check: InputCheck) -> tuple[Image.Image, InputVerdict
     The one place where an input is checked before scoring: the app's decoding (format
     sniffing, DICOM, damaged files), its default pixel limits and the learned input check.
     """
-    image = decode_upload(data, Config.MAX_IMAGE_PIXELS, Config.MIN_IMAGE_SIDE)
+    image = decode_upload(data, MAX_IMAGE_PIXELS, MIN_IMAGE_SIDE)
     return image, require_ultrasound(check, image)
 
 

@@ -1,4 +1,4 @@
-"""Batch CLI: `python -m app.predict [options] FILE_OR_FOLDER...`: score scans with the web app's checks.
+"""Batch CLI: `python -m inference.predict [options] FILE_OR_FOLDER...`: score scans with the web app's checks.
 
 Prints one JSON object per input on stdout, in input order (fields in README.md, "Batch
 predictions"); a progress bar and notes go to stderr. Exit code 0: every input was scored;
@@ -15,13 +15,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from app.batch import MaskWriter, Models, Outcome, find_inputs, score_all
+from inference.batch import MaskWriter, Models, Outcome, find_inputs, score_all
 from inference.paths import MODELS_DIR
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m app.predict",
+        prog="python -m inference.predict",
         description="Score breast-ultrasound scans with the web app's input checks: one JSON line per input "
                     "on stdout, in input order; progress and notes on stderr.",
         epilog="Exit code 0: every input scored; 1: at least one failed (the others were still scored); "

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.marks import N_
+from inference.marks import N_
 
 if TYPE_CHECKING:
     from PIL import Image

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.errors import InputError
-from app.imaging import (
+from inference.imaging import (
     OUTLINE_RGB,
     OVERLAY_MAX_SIDE,
     decode_upload,
@@ -18,6 +17,7 @@ from app.imaging import (
     overlay_png,
     scan_and_outline_pngs,
 )
+from inference.input_errors import InputError
 from tests.helpers import SCANS
 from tests.helpers.uploads import encode, exif_rotated, scan
 

@@ -15,8 +15,8 @@ import pydicom
 from PIL import Image
 from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut, get_decoder, pixel_array
 
-from app.input_errors import InputError, check_size, unreadable_image
-from app.marks import N_
+from inference.input_errors import InputError, check_size, unreadable_image
+from inference.marks import N_
 from inference.preprocessing import normalize_image
 
 # A damaged upload is answered with a 400; pydicom's warnings and logged decoder tracebacks

@@ -1,4 +1,4 @@
-"""The batch CLI, `python -m app.predict`: the web app's checks, folders, masks, exit codes."""
+"""The batch CLI, `python -m inference.predict`: the web app's checks, folders, masks, exit codes."""
 from __future__ import annotations
 
 import json
@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.batch import MaskWriter, find_inputs
-from app.predict import main
+from inference.batch import MaskWriter, find_inputs
 from inference.paths import MODELS_DIR, REPO_ROOT
 from inference.pipeline import UNCERTAIN_BELOW, Pipeline
+from inference.predict import main
 from tests.helpers import FIXTURES, SCANS
 from tests.helpers.dicom_files import PATIENT_SECRETS, dicom_bytes, gray_of
 from tests.helpers.uploads import BAD_UPLOADS, encode, photo
@@ -24,7 +24,7 @@ RESULT_FIELDS = {"file", "model", "label", "most_likely", "malignant_flagged", "
 
 
 def run_cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "app.predict", *map(str, args)], cwd=REPO_ROOT,
+    return subprocess.run([sys.executable, "-m", "inference.predict", *map(str, args)], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=300)
 
 

@@ -12,9 +12,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from app.dicom import decode_dicom, is_dicom
-from app.input_errors import InputError, check_size, too_many_pixels, unreadable_image
-from app.marks import N_
+from inference.dicom import decode_dicom, is_dicom
+from inference.input_errors import InputError, check_size, too_many_pixels, unreadable_image
+from inference.marks import N_
 from inference.preprocessing import normalize_image
 
 # Pillow format names we decode; every other decoder stays off (less attack surface).
@@ -23,6 +23,13 @@ ACCEPTED_FORMATS_TEXT = N_("PNG, JPEG, BMP, TIFF, WebP or DICOM")  # translated 
 # Pillow only warns about images between ~89 and ~179 MP (and refuses larger ones); in a
 # process that decodes uploads the warning becomes the error `decode_upload` answers.
 warnings.simplefilter("error", Image.DecompressionBombWarning)
+
+# Default limits for uploads (the web app's MAX_IMAGE_PIXELS and MIN_IMAGE_SIDE, the batch CLI's).
+# The pixel limit is checked from the file header before any pixel is decoded. Scanners export
+# 0.3-4 MP; the pipeline's full-size mask work costs ~25 bytes per pixel (measured: +420 MB peak
+# for 16 MP, +1 GB for 40 MP), so it also bounds memory.
+MAX_IMAGE_PIXELS = 16_000_000
+MIN_IMAGE_SIDE = 64
 
 OVERLAY_MAX_SIDE = 800  # the result page never shows the scan larger than this
 # Magenta on a dark halo: visible on any grey level, and unlike the yellow, green, white or cyan
