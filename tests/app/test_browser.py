@@ -275,6 +275,28 @@ def test_the_report_keeps_every_warning_the_page_shows(open_page, live_url, app,
     assert page.problems == []
 
 
+@pytest.mark.parametrize("locale", REPORT_WORDS)
+def test_a_near_certain_answer_is_shown_as_over_99_never_100(open_page, live_url, tmp_path, locale,
+                                                              force_probabilities):
+    """Issue 27, item 2: '>99%' and '<1%' on the page and in the downloaded PDF, no 100% or 0%."""
+    from pypdf import PdfReader
+
+    force_probabilities({"benign": 0.9991, "malignant": 0.0006, "normal": 0.0003})
+    page = open_page(locale)
+    upload(page, live_url, "benign")
+    shown = [" ".join(v.replace("\u202f", " ").replace("\u00a0", " ").split())
+             for v in page.locator(".probability-value").all_inner_texts()]
+    assert shown == ([">99%", "<1%", "<1%"] if locale == "en-CA" else [">99 %", "<1 %", "<1 %"])
+    with page.expect_download() as download_info:
+        page.click("#download-report")
+    path = tmp_path / "report.pdf"
+    download_info.value.save_as(path)
+    text = " ".join(PdfReader(path).pages[0].extract_text().replace("\u00a0", " ").split())
+    assert all(value in text for value in shown)
+    for words in (page.locator("main").inner_text(), text):
+        assert not re.search(r"(?<![\d,.])(100|0) ?%", words)
+
+
 def test_leaving_and_coming_back_never_asks_to_resend(page, live_url):
     upload(page, live_url, "benign", location="Hamilton, ON")
     external = page.locator("#centres a[href^='http']")
