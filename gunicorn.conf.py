@@ -27,7 +27,7 @@ control_socket_disable = True
 # XNNPACK thread pool or lock is copied mid-use; workers give the same probabilities as
 # without preload, with 1 or 2 LiteRT threads, under 20 concurrent uploads. The weights
 # pages stay shared: each worker holds ~60 MB of its own instead of ~170 MB
-# (README.md, "Deployment notes", has the numbers). Never run a prediction at import time.
+# (docs/serving.md, "Deployment notes", has the numbers). Never run a prediction at import time.
 preload_app = os.environ.get("BUSI_PRELOAD", "1") != "0"
 
 # Access log without client addresses, query strings or referrers: method, path, status,

@@ -3,7 +3,7 @@
 Pages: the language chosen with the switch (`?lang=fr`, remembered in the signed session cookie
 the form already uses), else the browser's `Accept-Language`, else English. The JSON API is
 stateless and reads `Accept-Language` only. Catalogues: translations/<lang>/LC_MESSAGES
-(`pybabel` commands in README.md); `tests/app/test_i18n.py` fails on any untranslated message.
+(`pybabel` commands in docs/app.md); `tests/app/test_i18n.py` fails on any untranslated message.
 """
 from __future__ import annotations
 

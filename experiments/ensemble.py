@@ -74,7 +74,7 @@ def scores(logits: np.ndarray, labels: np.ndarray, sources: np.ndarray) -> dict:
 
 
 def markdown(results: dict) -> str:
-    """The README's table: one row per combination, per source accuracy, macro-F1, AUC and ECE."""
+    """The table in docs/models.md: one row per combination, per source accuracy, macro-F1, AUC and ECE."""
     sources = [k for k in next(iter(results.values())) if k not in ("temperature", "nll")]
     header = "| validation | NLL (pooled T) | " + " | ".join(
         f"{s} accuracy | {s} macro-F1 | {s} B-vs-M AUC | {s} ECE" for s in sources) + " |"

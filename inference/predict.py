@@ -1,7 +1,7 @@
 """Batch CLI: `python -m inference.predict [options] FILE_OR_FOLDER...`: score scans with the web app's checks.
 
-Prints one JSON object per input on stdout, in input order (fields in README.md, "Batch
-predictions"); a progress bar and notes go to stderr. Exit code 0: every input was scored;
+Prints one JSON object per input on stdout, in input order (fields in docs/api.md, "Batch
+CLI"); a progress bar and notes go to stderr. Exit code 0: every input was scored;
 1: at least one failed (all the others were still scored); 2: nothing could be scored
 (bad arguments, no input found, every input failed, models that do not load).
 Runs the inference core alone: no Flask, geopy or zipcodes is imported.

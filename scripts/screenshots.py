@@ -1,4 +1,4 @@
-"""Refresh the README's screenshots: the result page and its PDF report, in English and French.
+"""Refresh the screenshots of README.md and docs/app.md: the result page and its PDF report, in English and French.
 
 `python -m scripts.screenshots` serves the app on a free local port, uploads a fixture scan in
 headless Chromium (Debian's, /usr/bin/chromium) and writes docs/screenshot-result-{en,fr}.png and

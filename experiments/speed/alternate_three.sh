@@ -1,5 +1,5 @@
 #!/bin/bash
-# Alternating serve benchmark behind README's "Serve benchmark" table (logs: alternate_three_2026-12-02_a.log, the same steps run by hand, and _b.log, this script):
+# Alternating serve benchmark behind the "Serve benchmark" table of docs/serving.md (logs: alternate_three_2026-12-02_a.log, the same steps run by hand, and _b.log, this script):
 # the bundled models (mirror pass near a decision boundary only), the same models with the mirror pass
 # on every scan (their card's mirror_margin set to 1.0), and the EfficientNetB3 models bundled when the
 # speed target was set (commit e397fed, run with that commit's own app code).

@@ -5,8 +5,8 @@
 2. Run the exported file (what serves) on the training scans of every source: BUSI and BUS-BRA.
 3. Store their unit-length features (float16) in `models/input_check.npz`; an upload's score
    is its mean cosine distance to its `NEIGHBOURS` nearest training scans. (Chosen over a
-   Mahalanobis distance in PCA space, which let photos through: see README, "Is it an
-   ultrasound?", for the comparison.)
+   Mahalanobis distance in PCA space, which let photos through: docs/models.md, "The input
+   check", has the comparison.)
 4. Score the validation scans of every source; the refusal threshold is the smallest distance
    that refuses at most 1% of each source's validation scans, "unfamiliar" starts at the
    largest of the sources' 97.5th percentiles.
