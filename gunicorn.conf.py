@@ -2,11 +2,18 @@
 
 Override with BUSI_BIND, BUSI_WORKERS, BUSI_THREADS, BUSI_PRELOAD=0 (or gunicorn's flags).
 """
+import gc
 import os
 import secrets
 import shutil
 import sys
 import tempfile
+
+# fpdf keeps the ImportError of its optional `cryptography` (fpdf.encryption.import_error), and with
+# it the frames it was first imported under. Imported first by wsgi.py (through app.report), those
+# include wsgi.py's, whose globals hold the first app and its models for good: after a HUP the master
+# would keep them (+146 MB, measured). Imported here, the frames are this file's.
+import fpdf  # noqa: F401
 
 bind = os.environ.get("BUSI_BIND", "127.0.0.1:8000")
 # One worker per core: a prediction is CPU-bound (LiteRT, one thread per interpreter).
@@ -66,4 +73,5 @@ def on_reload(server):
     except Exception:  # a broken update must not take the instance down: the old models serve on
         server.log.exception("Models not reloaded; the ones loaded before keep serving")
         return
+    gc.collect()  # the old app's reference cycles (and its models) now, not at the master's next full GC
     server.log.info("Models reloaded: %s", server.app.callable.extensions["pipeline"].version)
