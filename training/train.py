@@ -42,10 +42,11 @@ SCRATCH_LEARNING_RATE = 1e-3  # `--weights none`: one phase, every layer (the ea
 # same): reports/recipes/README.md. The UNet trains with every augmentation.
 FROZEN_PREFIXES: tuple[str, ...] = ()
 CLASSIFIER_LEAVES_OUT = frozenset({"gamma", "speckle", "blur", "brightness_contrast"})
-# "classifier": the bundled one; "baseline": the raw scan alone, trained the same way;
-# "classifier_busi_only": the bundled recipe on BUSI alone (what does a source without
-# normal scans cost BUSI's normals?).
-STAGES = ("classifier", "baseline", "classifier_busi_only")
+# The bundled classifier is an ensemble of snapshots of one fine-tuning run (Huang et al., 2017,
+# "Snapshot ensembles: train 1, get M for free"): the learning rate follows MEMBERS cosine
+# cycles, restarting at FINE_TUNE_LEARNING_RATE, and the model at the end of each cycle is a
+# member. The same epochs and time as one run; members that differ where the evidence is thin.
+MEMBERS = 3
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,33 @@ def recipe() -> dict:
     """What run.json and the model card state about the recipe: the architecture constants and
     the augmentations each network trained with."""
     return {**models.recipe(), "unet_augmentations": list(AUGMENTATIONS),
-            "classifier_augmentations": [name for name in AUGMENTATIONS if name not in CLASSIFIER_LEAVES_OUT]}
+            "classifier_augmentations": [name for name in AUGMENTATIONS if name not in CLASSIFIER_LEAVES_OUT],
+            "classifier_members": MEMBERS,
+            "classifier_member_schedule": "snapshots at the end of each of the fine-tuning's cosine "
+                                          "learning-rate cycles (restarts)"}
+
+
+def member_paths(run_dir: Path, stage: str) -> list[Path]:
+    """A stage's ensemble members (snapshots), in training order."""
+    return sorted(run_dir.glob(f"{stage}_member*.keras"), key=lambda p: int(p.stem.rsplit("member", 1)[1]))
+
+
+def cycle_epochs(fine_tune_epochs: int, members: int = MEMBERS) -> int:
+    """Epochs per learning-rate cycle: the fine-tuning split into `members` equal cycles."""
+    return max(1, fine_tune_epochs // members)
+
+
+class SnapshotMembers(keras.callbacks.Callback):
+    """Saves the model at the end of each learning-rate cycle as `<stage>_member<k>.keras`."""
+
+    def __init__(self, run_dir: Path, stage: str, epochs_per_cycle: int, members: int = MEMBERS):
+        super().__init__()
+        self.run_dir, self.stage, self.epochs_per_cycle, self.members = run_dir, stage, epochs_per_cycle, members
+
+    def on_epoch_end(self, epoch, logs=None):
+        cycle, rest = divmod(epoch + 1, self.epochs_per_cycle)
+        if rest == 0 and cycle <= self.members:
+            self.model.save(self.run_dir / f"{self.stage}_member{cycle - 1}.keras")
 
 
 def dice_bce_loss(y_true, y_pred):
@@ -114,7 +141,7 @@ class AugmentedBatches(keras.utils.PyDataset):
 
 
 def _fit(model, batches, validation, epochs: int, run: TrainingRun, run_dir: Path, name: str, monitor: str,
-         **fit_kwargs):
+         extra_callbacks: Sequence[keras.callbacks.Callback] = (), **fit_kwargs):
     """fit() with last/best checkpoints and a CSV log; resumes from the last checkpoint.
 
     Returns the best checkpoint's model (by `monitor` on validation)."""
@@ -130,6 +157,7 @@ def _fit(model, batches, validation, epochs: int, run: TrainingRun, run_dir: Pat
         keras.callbacks.ModelCheckpoint(last),
         keras.callbacks.ModelCheckpoint(run_dir / f"{name}_best.keras", monitor=monitor, mode="max", save_best_only=True),
         keras.callbacks.CSVLogger(log, append=True),
+        *extra_callbacks,
     ]
     start = time.time()
     if initial_epoch < epochs:
@@ -236,8 +264,14 @@ def _set_backbone_trainable(model: keras.Model, fine_tune: bool, frozen_prefixes
                 layer.trainable = False
 
 
-def _compile_classifier(model: keras.Model, learning_rate, steps: int, label_smoothing: float) -> None:
-    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps) if steps else learning_rate
+def _compile_classifier(model: keras.Model, learning_rate, steps: int, label_smoothing: float,
+                        cycle_steps: int = 0) -> None:
+    """Adam at `learning_rate`: constant (steps 0), one cosine decay over `steps`, or cosine
+    cycles of `cycle_steps` restarting at `learning_rate` (the snapshot members' schedule)."""
+    if cycle_steps:
+        schedule = keras.optimizers.schedules.CosineDecayRestarts(learning_rate, cycle_steps, t_mul=1.0, m_mul=1.0)
+    else:
+        schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps) if steps else learning_rate
     model.compile(
         optimizer=keras.optimizers.Adam(schedule),
         loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=label_smoothing),
@@ -248,8 +282,9 @@ def _compile_classifier(model: keras.Model, learning_rate, steps: int, label_smo
 def train_classifier(run: TrainingRun, run_dir: Path, stage: str, settings: InferenceSettings, train_set,
                      labels: np.ndarray, validation, fine_tuning: FineTuning = FineTuning()):
     """Fine-tune a classifier on (scan, cross-fitted UNet mask) pairs in two phases: the new
-    head on a frozen backbone, then the backbone too at a lower rate (checkpoint kept on
-    validation macro-F1); from scratch (`weights="none"`), one phase of `fine_tune` epochs
+    head on a frozen backbone, then the backbone too at a lower rate in MEMBERS cosine cycles,
+    each cycle's end saved as an ensemble member (the best epoch on validation macro-F1 is kept
+    too, for comparison); from scratch (`weights="none"`), one phase of `fine_tune` epochs
     trains everything. `validation` is (inputs, labels) built as serving builds them."""
     squares, masks = train_set
     keras.utils.set_random_seed(run.seed)
@@ -266,7 +301,9 @@ def train_classifier(run: TrainingRun, run_dir: Path, stage: str, settings: Infe
         model = _fit(model, batches, val, run.epochs["head"], run, run_dir, f"{stage}_head", "val_macro_f1",
                      class_weight=weights_by_class)
     _set_backbone_trainable(model, True, fine_tuning.frozen_prefixes, keep_batch_norms=pretrained)
+    epochs_per_cycle = cycle_epochs(run.epochs["fine_tune"])
     _compile_classifier(model, FINE_TUNE_LEARNING_RATE if pretrained else SCRATCH_LEARNING_RATE,
-                        run.epochs["fine_tune"] * len(batches), fine_tuning.label_smoothing)
+                        run.epochs["fine_tune"] * len(batches), fine_tuning.label_smoothing,
+                        cycle_steps=epochs_per_cycle * len(batches))
     return _fit(model, batches, val, run.epochs["fine_tune"], run, run_dir, stage, "val_macro_f1",
-                class_weight=weights_by_class)
+                [SnapshotMembers(run_dir, stage, epochs_per_cycle)], class_weight=weights_by_class)

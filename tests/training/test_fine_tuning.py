@@ -102,3 +102,32 @@ def test_label_smoothing_reaches_the_compiled_loss(classifier, smoothing):
     assert float(loss(target, np.zeros((1, 3)))) == pytest.approx(np.log(3), rel=1e-5)
     assert float(loss(target, np.array([[10.0, 0.0, 0.0]]))) == pytest.approx(
         2 * smoothing / 3 * 10 + 9.1e-5, abs=1e-3)
+
+
+@pytest.mark.slow
+def test_fine_tuning_saves_one_member_per_learning_rate_cycle(tmp_path):
+    """Six fine-tuning epochs in three cycles: a member after epochs 2, 4 and 6, each a model
+    that loads, and the learning rate back at its peak at the start of each cycle."""
+    import keras
+    import numpy as np
+
+    from inference.preprocessing import classifier_input
+    from training.run import TrainingRun
+
+    settings = InferenceSettings(backbone="efficientnet-lite0", weights="none", classifier_size=64,
+                                 classifier_input="raw")
+    rng = np.random.default_rng(0)
+    squares = rng.integers(0, 256, (6, settings.square_size, settings.square_size), dtype=np.uint8)
+    labels = np.array([0, 1, 2] * 2)
+    run = TrainingRun(settings, data={}, seed=0, epochs={"head": 1, "fine_tune": 6})
+    val_inputs = np.stack([classifier_input(settings, s, np.zeros_like(s, bool)) for s in squares])
+    train.train_classifier(run, tmp_path, "classifier", settings, (squares, np.zeros(squares.shape, bool)), labels,
+                           (val_inputs, labels))
+    members = train.member_paths(tmp_path, "classifier")
+    assert [p.name for p in members] == [f"classifier_member{k}.keras" for k in range(3)]
+    weights = [keras.models.load_model(p, compile=False).get_layer("logits").get_weights()[0] for p in members]
+    assert not np.allclose(weights[0], weights[1]) and not np.allclose(weights[1], weights[2])
+    model = keras.models.load_model(members[0], compile=False)
+    train._compile_classifier(model, 1.0, 0, 0.0, cycle_steps=2)
+    schedule = model.optimizer._learning_rate
+    assert [round(float(schedule(step)), 3) for step in (0, 1, 2, 4)] == [1.0, 0.5, 1.0, 1.0]
