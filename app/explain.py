@@ -22,8 +22,15 @@ from flask_babel import gettext
 
 from app.i18n import current_language, territory_name
 from inference.marks import N_
-from inference.pipeline import UNCERTAIN_BELOW, Prediction, is_uncertain
+from inference.pipeline import (
+    LESION_WITHOUT_OUTLINE,
+    LOW_CONFIDENCE,
+    MEMBERS_DISAGREE,
+    NORMAL_OVERRULED,
+    Prediction,
+)
 from inference.public_summary import PublicSummary, SourceSummary
+from inference.settings import InferenceSettings
 
 DISCLAIMER_DETAIL = N_("It is an automated estimate from one image and can be wrong. Only a doctor, "
                        "with your full history and imaging, can tell you what a finding is.")
@@ -33,8 +40,18 @@ NOT_A_DIAGNOSIS = N_("This is not a diagnosis.")
 CLASS_TITLES = {"benign": N_("Benign (not cancer)"), "malignant": N_("Malignant (may be cancer)"),
                 "normal": N_("Normal (no lump found)")}
 
-UNCERTAIN_NOTE = N_("The model is uncertain about this scan: no answer reached %(threshold)s. Treat "
-                    "this result with extra caution and ask a doctor to look at the scan.")
+UNCERTAIN_NOTE = N_("The model is uncertain about this scan: %(reasons)s. Treat this result with extra "
+                    "caution and ask a doctor to look at the scan.")
+# Why (inference.pipeline's caveats), joined into UNCERTAIN_NOTE in this order.
+CAVEAT_REASONS = {
+    LOW_CONFIDENCE: N_("no answer reached %(threshold)s"),
+    MEMBERS_DISAGREE: N_("the versions of the model that vote on each scan do not all give the same answer"),
+    LESION_WITHOUT_OUTLINE: N_("it gives a lump answer but did not outline a lump on the scan"),
+    NORMAL_OVERRULED: N_("it leaned towards normal, but it outlined an area or was not sure enough to call "
+                         "the scan normal"),
+}
+# When the classifier leaned normal but the outline or its doubt keeps a lump in play.
+NORMAL_OVERRULED_HEADLINE = N_("Unclear: a lump cannot be ruled out on this scan")
 
 FLAG_NOTE = N_("Flagged for a doctor's review: a %(threshold)s chance of cancer is enough to check, and "
                "the model estimates %(chance)s for this scan.")
@@ -215,22 +232,23 @@ class Explanation:
         return " ".join((self.headline + ".", *map(str, self.notes), self.summary, self.accuracy_note, self.scope))
 
 
-def explain(prediction: Prediction, facts: PublicSummary, malignant_threshold: float,
+def explain(prediction: Prediction, facts: PublicSummary, settings: InferenceSettings,
             unfamiliar: bool = False) -> Explanation:
     """The texts for one prediction, in the request's language: its row of the branch table,
     filled with its numbers; `unfamiliar` when the input check found the scan unlike the training scans."""
     decision, probabilities = prediction.decision, prediction.probabilities
-    most_likely, flagged = decision.most_probable, decision.malignant_flagged
+    flagged = decision.malignant_flagged
+    # An overruled normal is told as the lesion class reported, under its own headline.
+    most_likely = decision.label if decision.normal_overruled else decision.most_probable
     flagged_below_top = flagged and most_likely != "malignant"
     notes = (
-        Note("flag", gettext(FLAG_NOTE, threshold=percent(malignant_threshold),
+        Note("flag", gettext(FLAG_NOTE, threshold=percent(settings.malignant_threshold),
                              chance=percent(probabilities["malignant"]))) if flagged else None,
-        Note("uncertain", gettext(UNCERTAIN_NOTE, threshold=percent(UNCERTAIN_BELOW)))
-        if is_uncertain(probabilities) else None,
+        Note("uncertain", uncertain_note(prediction.caveats, settings.uncertain_below)) if prediction.caveats else None,
         Note("unfamiliar", gettext(UNFAMILIAR_NOTE), gettext(UNFAMILIAR_TITLE)) if unfamiliar else None,
     )
     return Explanation(
-        headline=gettext(HEADLINES[most_likely, flagged]),
+        headline=gettext(NORMAL_OVERRULED_HEADLINE if decision.normal_overruled else HEADLINES[most_likely, flagged]),
         notes=tuple(note for note in notes if note),
         summary=gettext(SUMMARIES[most_likely, bool(prediction.mask.any())],
                         missed=in_100(facts.lesions_called_normal)),
@@ -240,3 +258,9 @@ def explain(prediction: Prediction, facts: PublicSummary, malignant_threshold: f
         next_steps=tuple(gettext(step) for step in NEXT_STEPS["flagged" if flagged_below_top else most_likely]),
         scan_caption=None if prediction.mask.any() else gettext(NO_OUTLINE),
     )
+
+
+def uncertain_note(caveats: tuple[str, ...], uncertain_below: float) -> str:
+    """One sentence saying why the answer is uncertain (its caveats)."""
+    reasons = [gettext(CAVEAT_REASONS[reason], threshold=percent(uncertain_below)) for reason in caveats]
+    return gettext(UNCERTAIN_NOTE, reasons="; ".join(reasons))

@@ -48,7 +48,7 @@ def analyse_upload(files: MultiDict[str, FileStorage], form: MultiDict[str, str]
     prediction = pipeline.predict(image)
     g.model_timings = prediction.timings_ms
     nearby, location_error = _nearby_centres(form)
-    explanation = explain(prediction, current_app.extensions["public_summary"], pipeline.settings.malignant_threshold,
+    explanation = explain(prediction, current_app.extensions["public_summary"], pipeline.settings,
                           unfamiliar=verdict.unfamiliar)
     return Analysis(image, prediction, explanation, verdict, nearby, location_error)
 

@@ -19,7 +19,7 @@ from PIL import Image
 from inference.imaging import MAX_IMAGE_PIXELS, MIN_IMAGE_SIDE, decode_upload, mask_png
 from inference.input_check import InputCheck, InputVerdict
 from inference.input_errors import InputError, require_ultrasound
-from inference.pipeline import Pipeline, is_uncertain
+from inference.pipeline import Pipeline
 
 MASK_SUFFIX = "_pred.png"
 
@@ -103,7 +103,7 @@ def score_file(models: Models, path: Path) -> Outcome:
     decision = prediction.decision
     return Outcome({**record, "label": decision.label, "most_likely": decision.most_probable,
                     "malignant_flagged": decision.malignant_flagged,
-                    "uncertain": is_uncertain(prediction.probabilities),
+                    "uncertain": prediction.uncertain, "caveats": list(prediction.caveats),
                     "probabilities": prediction.probabilities, "input_check": verdict.as_json()},
                    mask_png(prediction.mask))
 

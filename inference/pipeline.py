@@ -33,39 +33,67 @@ from inference.threads import pin_native_threads
 UNET_FILE = "unet.tflite"
 CLASSIFIER_FILE = "classifier.tflite"
 CARD_FILE = "model_card.json"
-MALIGNANT = CLASS_NAMES.index("malignant")
-
-# Below this top-class probability every answer (page, API, CLI) says plainly that the model is unsure.
-UNCERTAIN_BELOW = 0.6
+BENIGN, MALIGNANT, NORMAL = (CLASS_NAMES.index(name) for name in ("benign", "malignant", "normal"))
 
 # A model as the pipeline calls it: a batch of one in, that batch's single output out.
 Model = Callable[[np.ndarray], np.ndarray]
+
+# Why an answer is marked uncertain (the page, the PDF, the API and the CLI say which).
+LOW_CONFIDENCE = "low_confidence"  # no class reached the card's `uncertain_below`
+MEMBERS_DISAGREE = "members_disagree"  # the ensemble's members would report different answers
+LESION_WITHOUT_OUTLINE = "lesion_without_outline"  # a lesion answer, but the UNet outlined nothing
+NORMAL_OVERRULED = "normal_overruled"  # the classifier leaned normal; the outline or its doubt said otherwise
+CAVEATS = (LOW_CONFIDENCE, MEMBERS_DISAGREE, LESION_WITHOUT_OUTLINE, NORMAL_OVERRULED)
 
 
 @dataclass(frozen=True)
 class Decision:
     """The label the app reports, and what it rests on.
 
-    `label` is malignant whenever `malignant_flagged`, else `most_probable`; the two differ
-    when a cancer is likely enough to flag although another class is more probable.
+    `label` is malignant whenever `malignant_flagged`; otherwise the most probable class,
+    except that normal is reported only when the outline agrees (`normal_overruled`: the most
+    probable class was normal, but the UNet outlined too much or the classifier was not sure
+    enough, so the more probable lesion class is reported instead).
     """
 
     label: str
     most_probable: str
     malignant_flagged: bool
+    normal_overruled: bool = False
 
 
-def decide(probabilities: np.ndarray, malignant_threshold: float) -> Decision:
-    """Malignant as soon as its calibrated probability reaches `malignant_threshold`, else the
-    most probable class (a threshold of 1.0 means the most probable class, nearly always).
+@dataclass(frozen=True)
+class DecisionRule:
+    """The decision's settings, all chosen on validation at export (see the model card)."""
 
-    The threshold is chosen on validation (see the model card) because for triage a missed
-    cancer costs far more than a second look at a benign lump.
+    malignant_threshold: float = 1.0  # malignant once its calibrated probability reaches this
+    normal_min_probability: float = 0.0  # normal needs at least this calibrated probability ...
+    normal_max_outline: float = 1.0  # ... and an outline covering at most this share of the square
+
+    @classmethod
+    def of(cls, settings: InferenceSettings) -> "DecisionRule":
+        return cls(settings.malignant_threshold, settings.normal_min_probability, settings.normal_max_outline)
+
+
+def decide(probabilities: np.ndarray, rule: DecisionRule | float, outline_fraction: float = 0.0) -> Decision:
+    """Malignant as soon as its calibrated probability reaches the threshold, else the most
+    probable class, with normal reported only when the outline and the classifier agree.
+
+    The thresholds are chosen on validation (see the model card) because for triage a missed
+    cancer costs far more than a second look at a benign lump, and a lesion called normal is
+    the most dangerous error of all. A bare float is a malignant threshold alone.
     """
+    rule = rule if isinstance(rule, DecisionRule) else DecisionRule(float(rule))
     probabilities = np.asarray(probabilities)
     most_probable = CLASS_NAMES[int(probabilities.argmax())]
-    flagged = bool(probabilities[MALIGNANT] >= malignant_threshold)
-    return Decision("malignant" if flagged else most_probable, most_probable, flagged)
+    flagged = bool(probabilities[MALIGNANT] >= rule.malignant_threshold)
+    if flagged:
+        return Decision("malignant", most_probable, True)
+    if most_probable == "normal" and (probabilities[NORMAL] < rule.normal_min_probability
+                                      or outline_fraction > rule.normal_max_outline):
+        lesion_class = "malignant" if probabilities[MALIGNANT] > probabilities[BENIGN] else "benign"
+        return Decision(lesion_class, most_probable, False, normal_overruled=True)
+    return Decision(most_probable, most_probable, False)
 
 
 def mirrored_input(batch: np.ndarray) -> np.ndarray:
@@ -73,14 +101,33 @@ def mirrored_input(batch: np.ndarray) -> np.ndarray:
     return batch[:, :, ::-1]
 
 
-def is_uncertain(probabilities: dict[str, float]) -> bool:
-    """No class reached UNCERTAIN_BELOW."""
-    return max(probabilities.values()) < UNCERTAIN_BELOW
+def ensemble_probabilities(member_logits: np.ndarray, temperature: float) -> np.ndarray:
+    """Calibrated probabilities: each member's temperature-scaled softmax, averaged over the
+    members axis (-2): (members, classes) -> (classes,), or (scans, members, classes) -> (scans, classes)."""
+    return softmax(member_logits, temperature).mean(axis=-2)
 
 
-def reported_classes(probabilities: np.ndarray, malignant_threshold: float) -> np.ndarray:
+def reported_classes(probabilities: np.ndarray, rule: DecisionRule | float,
+                     outline_fractions: np.ndarray | None = None) -> np.ndarray:
     """`decide`'s label for each row, as class indices (for metrics over a split)."""
-    return np.array([CLASS_NAMES.index(decide(row, malignant_threshold).label) for row in probabilities], dtype=int)
+    outlines = np.zeros(len(probabilities)) if outline_fractions is None else outline_fractions
+    return np.array([CLASS_NAMES.index(decide(row, rule, outline).label)
+                     for row, outline in zip(probabilities, outlines)], dtype=int)
+
+
+def caveats(probabilities: np.ndarray, member_probabilities: np.ndarray, decision: Decision,
+            outline_fraction: float, rule: DecisionRule, uncertain_below: float) -> tuple[str, ...]:
+    """Every reason (CAVEATS) to mark this answer uncertain: the evidence disagrees or is weak."""
+    reasons = []
+    if probabilities.max() < uncertain_below:
+        reasons.append(LOW_CONFIDENCE)
+    if len({decide(member, rule, outline_fraction).label for member in member_probabilities}) > 1:
+        reasons.append(MEMBERS_DISAGREE)
+    if decision.label != "normal" and outline_fraction == 0:
+        reasons.append(LESION_WITHOUT_OUTLINE)
+    if decision.normal_overruled:
+        reasons.append(NORMAL_OVERRULED)
+    return tuple(reasons)
 
 
 @dataclass
@@ -88,7 +135,8 @@ class Prediction:
     """What the pipeline says about one scan, masks at the input image's height and width.
 
     `segmentation` is the UNet's mask; `mask` is what the app shows: the same, but empty
-    when the classifier, which also sees the scan's texture, calls the scan normal.
+    when the scan is reported normal. `logits` holds one row per ensemble member; `caveats`
+    the reasons (CAVEATS) to treat the answer as uncertain, empty when the evidence agrees.
     """
 
     decision: Decision
@@ -96,11 +144,17 @@ class Prediction:
     mask: np.ndarray
     segmentation: np.ndarray
     logits: np.ndarray
+    outline_fraction: float = 0.0
+    caveats: tuple[str, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
         return self.decision.label
+
+    @property
+    def uncertain(self) -> bool:
+        return bool(self.caveats)
 
 
 class LiteRTModel:
@@ -153,17 +207,22 @@ class Pipeline:
         timings["segment"] = (time.perf_counter() - start) * 1000
         cleaned = self.lesion_map(probability)
         mask = self.lesion_mask(cleaned, *gray.shape)
+        square_mask = self.lesion_mask(cleaned, *square.shape)
         start = time.perf_counter()
-        logits = self.classifier_logits(square, self.lesion_mask(cleaned, *square.shape))
+        logits = self.classifier_logits(square, square_mask)
         timings["classify"] = (time.perf_counter() - start) * 1000
         probabilities = self.probabilities(logits)
-        decision = self.decide(probabilities)
+        outline_fraction = float(square_mask.mean())
+        decision = self.decide(probabilities, outline_fraction)
         return Prediction(
             decision=decision,
             probabilities={name: float(p) for name, p in zip(CLASS_NAMES, probabilities)},
             mask=np.zeros_like(mask) if decision.label == "normal" else mask,
             segmentation=mask,
             logits=logits,
+            outline_fraction=outline_fraction,
+            caveats=caveats(probabilities, self.member_probabilities(logits), decision, outline_fraction,
+                            DecisionRule.of(self.settings), self.settings.uncertain_below),
             timings_ms=timings,
         )
 
@@ -188,12 +247,12 @@ class Pipeline:
         return self.lesion_mask(self.lesion_map(self.segment(square)), *square.shape)
 
     def classifier_logits(self, square: np.ndarray, square_mask: np.ndarray) -> np.ndarray:
-        """The classifier's logits for a square and its lesion mask, averaged with those of the
-        mirrored input when `needs_mirror_pass` says so."""
+        """Each ensemble member's logits (members, classes) for a square and its lesion mask,
+        averaged with those of the mirrored input when `needs_mirror_pass` says so."""
         batch = classifier_input(self.settings, square, square_mask)[None]
-        logits = self.classifier(batch)
+        logits = np.atleast_2d(self.classifier(batch))
         if self.needs_mirror_pass(self.probabilities(logits)):
-            return (logits + self.classifier(mirrored_input(batch))) / 2
+            return (logits + np.atleast_2d(self.classifier(mirrored_input(batch)))) / 2
         return logits
 
     def needs_mirror_pass(self, probabilities: np.ndarray) -> bool:
@@ -208,11 +267,15 @@ class Pipeline:
                     or top - runner_up <= margin)
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
-        """Calibrated class probabilities (temperature-scaled softmax)."""
-        return softmax(logits, self.settings.temperature)
+        """Calibrated class probabilities: the members' temperature-scaled softmax, averaged."""
+        return ensemble_probabilities(np.atleast_2d(logits), self.settings.temperature)
 
-    def decide(self, probabilities: np.ndarray) -> Decision:
-        return decide(probabilities, self.settings.malignant_threshold)
+    def member_probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """Each member's calibrated probabilities, (members, classes)."""
+        return softmax(np.atleast_2d(logits), self.settings.temperature)
+
+    def decide(self, probabilities: np.ndarray, outline_fraction: float = 0.0) -> Decision:
+        return decide(probabilities, DecisionRule.of(self.settings), outline_fraction)
 
     @classmethod
     def load(cls, models_dir: str | Path = MODELS_DIR, threads: int | None = None) -> "Pipeline":

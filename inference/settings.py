@@ -46,6 +46,12 @@ class InferenceSettings:
     mirror_margin: float = 1.0
     temperature: float = 1.0
     malignant_threshold: float = 1.0
+    # Normal is reported only with at least this calibrated probability and an outline covering
+    # at most this share of the square (0: nothing outlined); else the likelier lesion class.
+    normal_min_probability: float = 0.0
+    normal_max_outline: float = 1.0
+    # Below this top-class probability the answer is marked uncertain (chosen on validation).
+    uncertain_below: float = 0.6
     threads: int = 1  # per LiteRT interpreter: one per worker suits two workers on two cores
 
     @classmethod
@@ -98,5 +104,8 @@ CARD_PLACES = {
     "mirror_margin": ("inference", "mirror_margin"),
     "temperature": ("calibration", "temperature"),
     "malignant_threshold": ("decision", "malignant_threshold"),
+    "normal_min_probability": ("decision", "normal_min_probability"),
+    "normal_max_outline": ("decision", "normal_max_outline"),
+    "uncertain_below": ("decision", "uncertain_below"),
     "threads": ("inference", "threads"),
 }

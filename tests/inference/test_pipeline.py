@@ -73,8 +73,8 @@ def test_mirror_averaging_averages_the_logits_of_both_views():
     single = Pipeline(lesion_segmenter, left_bright_classifier, SETTINGS)
     averaged = Pipeline(lesion_segmenter, left_bright_classifier,
                         InferenceSettings(temperature=1.0, malignant_threshold=1.0, flip_average=True))
-    assert single.predict_gray(scan).logits.tolist() == [0.0, 4.0, 0.0]
-    assert averaged.predict_gray(scan).logits.tolist() == [2.0, 2.0, 0.0]
+    assert single.predict_gray(scan).logits.tolist() == [[0.0, 4.0, 0.0]]
+    assert averaged.predict_gray(scan).logits.tolist() == [[2.0, 2.0, 0.0]]
 
 
 def counting_classifier(logits):

@@ -12,7 +12,7 @@ from PIL import Image
 
 from inference.batch import MaskWriter, find_inputs
 from inference.paths import MODELS_DIR, REPO_ROOT
-from inference.pipeline import UNCERTAIN_BELOW, Pipeline
+from inference.pipeline import CAVEATS, Pipeline
 from inference.predict import main
 from tests.helpers import FIXTURES, SCANS
 from tests.helpers.dicom_files import PATIENT_SECRETS, dicom_bytes, gray_of
@@ -76,7 +76,7 @@ def test_a_messy_folder_exits_1_writes_every_other_result_and_overwrites_nothing
     for record in scored:
         assert set(record) - {"mask", "mask_note"} == RESULT_FIELDS
         assert record["model"] == {"version": MODEL_VERSION}
-        assert record["uncertain"] == (max(record["probabilities"].values()) < UNCERTAIN_BELOW)
+        assert record["uncertain"] == bool(record["caveats"]) and set(record["caveats"]) <= set(CAVEATS)
         assert record["malignant_flagged"] == (record["label"] == "malignant")
         assert record["input_check"]["verdict"] in ("accepted", "unfamiliar")
         with Image.open(record["mask"]) as mask, Image.open(record["file"]) as scan:
