@@ -20,7 +20,7 @@ from inference.pipeline import Pipeline
 from inference.preprocessing import softmax
 from inference.settings import CLASS_NAMES
 from training import data
-from training.export import fit_temperature
+from training.validation_choices import fit_temperature
 from training.metrics import expected_calibration_error
 from training.sources import Source
 

@@ -27,7 +27,7 @@ from inference.pipeline import CARD_FILE, UNET_FILE, mirrored_input
 from inference.preprocessing import classifier_input, softmax
 from inference.settings import InferenceSettings
 from training.evaluate import classification_metrics
-from training.export import fit_temperature
+from training.validation_choices import fit_temperature
 from training.metrics import expected_calibration_error, negative_log_likelihood
 from training.models import model_file
 from training.sources import Source, load_split_data

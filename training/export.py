@@ -1,7 +1,11 @@
-"""Export trained Keras models to LiteRT (float32, batch of 1) and write the model card.
+"""Export trained Keras models to LiteRT (batch of 1) and write the model card.
 
-The card is written once, from the run's `run.json` and the settings calibrated here; it is
-what `InferenceSettings.from_card` reads back when the app loads the models.
+Each network is converted twice, float32 and full-integer int8 (activations too, calibrated on
+a representative set of training scans), and the int8 file is served only where it answers as
+the float32 one does on validation (`INT8_RULES`). The classifier's ensemble members go into
+one file whose output is every member's logits. Calibration and the decision rules are fitted
+on the validation splits of every source. The card is written once, from the run's `run.json`
+and the settings chosen here; it is what `InferenceSettings.from_card` reads back.
 """
 from __future__ import annotations
 
@@ -15,26 +19,59 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from inference.pipeline import CARD_FILE, CLASSIFIER_FILE, MALIGNANT, UNET_FILE, LiteRTModel, Pipeline, reported_classes
-from inference.preprocessing import CLASSIFIER_INPUTS, UNET_INPUTS, softmax
+from inference.pipeline import CARD_FILE, CLASSIFIER_FILE, UNET_FILE, LiteRTModel, Pipeline
+from inference.preprocessing import CLASSIFIER_INPUTS, UNET_INPUTS, classifier_input, unet_input
 from inference.settings import CLASS_NAMES, InferenceSettings
 from training import data
-from training.metrics import negative_log_likelihood
 from training.models import keras_runner
 from training.run import TrainingRun
 from training.sources import Source, describe
+from training.train import member_paths
+from training.validation_choices import (
+    INT8_RULES,
+    MALIGNANT_RECALL_TARGET,
+    MIN_MALIGNANT_THRESHOLD,
+    ValidationScans,
+    calibrate,
+    caveat_figures,
+    choose_normal_rule,
+    choose_uncertain_below,
+    fit_temperature,
+    int8_comparison,
+    member_figures,
+    validation_scans,
+)
 
 
-def to_litert(model: keras.Model, path: Path, float16: bool = False) -> None:
+def to_litert(model: keras.Model, path: Path, float16: bool = False, representative: np.ndarray | None = None) -> None:
     """Convert with a fixed batch size of 1 (what serving runs; XNNPACK plans for it).
 
     float32 by default: float16 weights moved the classifier's probabilities by up to 9e-4
     on identical inputs and flipped UNet mask pixels enough to move end-to-end
-    probabilities by 0.04 (measured on validation), for a size saving only.
+    probabilities by 0.04 (measured on validation), for a size saving only. With
+    `representative` inputs (N, *input shape): full-integer int8, weights and activations
+    (TFLITE_BUILTINS_INT8; float32 in and out), about half float32's time on XNNPACK.
     """
     shape = (1, *model.input_shape[1:])
-    kwargs = {"optimizations": [tf.lite.Optimize.DEFAULT], "target_spec": {"supported_types": [tf.float16]}} if float16 else {}
-    model.export(str(path), format="litert", input_signature=[tf.TensorSpec(shape, tf.float32)], verbose=False, **kwargs)
+    kwargs = {}
+    if float16:
+        kwargs = {"optimizations": [tf.lite.Optimize.DEFAULT], "target_spec": {"supported_types": [tf.float16]}}
+    if representative is not None:
+        kwargs = {"optimizations": [tf.lite.Optimize.DEFAULT],
+                  "representative_dataset": lambda: ([row[None].astype(np.float32)] for row in representative),
+                  "target_spec": {"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]}}
+    model.export(str(path), format="litert", input_signature=[tf.TensorSpec(shape, tf.float32)], verbose=False,
+                 **kwargs)
+
+
+def ensemble_model(members: list[keras.Model]) -> keras.Model:
+    """One model running every member on the same input: (1, members, classes) logits, so one
+    LiteRT call serves the ensemble and the pipeline sees each member's answer."""
+    inputs = keras.Input(members[0].input_shape[1:], name="classifier_input")
+    for k, member in enumerate(members):
+        member.name = f"member{k}"
+    outputs = keras.ops.stack([member(inputs) for member in members], axis=1)
+    return keras.Model(inputs, outputs, name="classifier_ensemble")
 
 
 def file_facts(path: Path) -> dict:
@@ -44,54 +81,6 @@ def file_facts(path: Path) -> dict:
 def models_version(files: dict) -> str:
     """Eight hex digits that change whenever either model file does."""
     return hashlib.sha256("".join(facts["sha256"] for facts in files.values()).encode()).hexdigest()[:8]
-
-
-def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
-    """Temperature minimising validation negative log-likelihood (Guo et al., 2017)."""
-    from scipy.optimize import minimize_scalar
-
-    def nll(log_t):
-        return negative_log_likelihood(softmax(logits, float(np.exp(log_t))), labels)
-
-    return float(np.exp(minimize_scalar(nll, bounds=(-3, 3), method="bounded").x))
-
-
-MALIGNANT_RECALL_TARGET = 0.9  # on validation, a margin above the 0.85 the product asks for
-MIN_MALIGNANT_THRESHOLD = 0.2  # never flag a scan on a lower chance than this
-
-
-def choose_malignant_threshold(probabilities: np.ndarray, labels: np.ndarray) -> float:
-    """The highest malignant threshold that still finds MALIGNANT_RECALL_TARGET of the
-    validation cancers (1.0 when the most probable class already does), never below
-    MIN_MALIGNANT_THRESHOLD. The highest, so benign scans are flagged as little as possible.
-    """
-    cancers = labels == MALIGNANT
-    for threshold in np.unique(np.r_[probabilities[cancers, MALIGNANT], 1.0])[::-1]:
-        if np.mean(reported_classes(probabilities[cancers], threshold) == MALIGNANT) >= MALIGNANT_RECALL_TARGET:
-            return max(float(threshold), MIN_MALIGNANT_THRESHOLD)
-    return MIN_MALIGNANT_THRESHOLD
-
-
-MIRROR_MARGINS = tuple(round(0.05 * step, 2) for step in range(1, 21))  # 0.05 ... 1.0 (always)
-
-
-def choose_mirror_margin(settings: InferenceSettings, first_pass: np.ndarray,
-                         averaged: np.ndarray) -> tuple[InferenceSettings, dict]:
-    """The settings with the smallest `mirror_margin` at which running the mirror pass only near
-    a decision boundary gives every validation scan the decision that always averaging gives,
-    and how often that margin runs the mirror pass. `first_pass` and `averaged` are the
-    validation logits without and with flip averaging, under calibrated `settings`."""
-    def decisions(pipeline: Pipeline, logits: np.ndarray) -> np.ndarray:
-        return reported_classes(pipeline.probabilities(logits), settings.malignant_threshold)
-
-    always = decisions(Pipeline(None, None, settings), averaged)
-    for margin in MIRROR_MARGINS:
-        candidate = Pipeline(None, None, replace(settings, mirror_margin=margin))
-        mirrored = np.array([candidate.needs_mirror_pass(candidate.probabilities(row)) for row in first_pass])
-        served = np.where(mirrored[:, None], averaged, first_pass)
-        if np.array_equal(decisions(candidate, served), always):
-            return candidate.settings, {"scans": len(first_pass), "mirror_pass_share": float(mirrored.mean())}
-    raise AssertionError("a margin of 1.0 always runs the mirror pass")
 
 
 def agreement(reference: Pipeline, served: Pipeline, images) -> dict:
@@ -122,49 +111,117 @@ def agreement(reference: Pipeline, served: Pipeline, images) -> dict:
     }
 
 
-def calibrate(settings: InferenceSettings, logits: np.ndarray, labels: np.ndarray) -> InferenceSettings:
-    """The settings with the temperature and malignant threshold fitted on validation logits."""
-    temperature = round(fit_temperature(logits, labels), 4)
-    threshold = choose_malignant_threshold(softmax(logits, temperature), labels)
-    return replace(settings, temperature=temperature, malignant_threshold=threshold)
+REPRESENTATIVE_SCANS = 96  # training scans, spread over sources and classes, set int8 activation ranges
+
+
+def representative_inputs(pipeline: Pipeline, sources: list[Source], seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """UNet and classifier inputs of REPRESENTATIVE_SCANS training scans (sources and classes
+    alike), built by the served steps with the float32 UNet's masks: int8's activation ranges."""
+    squares = []
+    for source in sources:
+        samples, images, _ = data.load_split(source.root, source.manifest, "train")
+        rng = np.random.default_rng(seed)
+        for name in CLASS_NAMES:
+            rows = [i for i, s in enumerate(samples) if s.label == name]
+            picked = rng.permutation(rows)[:REPRESENTATIVE_SCANS // (len(sources) * len(CLASS_NAMES))]
+            squares += [pipeline.square(images[i]) for i in picked]
+    unet_inputs = np.stack([unet_input(pipeline.settings, s) for s in squares])
+    classifier_inputs = np.stack([classifier_input(pipeline.settings, s, pipeline.square_lesion_mask(s))
+                                  for s in squares])
+    return unet_inputs, classifier_inputs
 
 
 def export_models(run_dir: Path, models_dir: Path, sources: list[Source]) -> dict:
-    """Write unet.tflite, classifier.tflite and model_card.json, calibrated on the validation
-    splits of every source together."""
+    """Write unet.tflite, classifier.tflite (every ensemble member) and model_card.json: each
+    network in float32 or int8 as `INT8_RULES` decide, calibrated and with decision rules chosen
+    on the validation splits of every source together."""
     run = TrainingRun.load(run_dir)
     if run.data != describe(sources):
         raise ValueError(f"{run_dir} was trained on other data or splits than the manifests given to export")
     models_dir.mkdir(parents=True, exist_ok=True)
-    keras_models = {}
-    for name, filename in (("unet", UNET_FILE), ("classifier", CLASSIFIER_FILE)):
-        keras_models[name] = keras.models.load_model(run_dir / f"{name}_best.keras", compile=False)
-        to_litert(keras_models[name], models_dir / filename)
-    litert = [LiteRTModel(models_dir / name, run.settings.threads) for name in (UNET_FILE, CLASSIFIER_FILE)]
-    images, labels = [], []
+    # The ensemble's members replace the mirror pass (the same cost, and evidence of their own).
+    settings = replace(run.settings, flip_average=False)
+    keras_models = {"unet": keras.models.load_model(run_dir / "unet_best.keras", compile=False),
+                    "classifier": ensemble_model([keras.models.load_model(path, compile=False)
+                                                  for path in member_paths(run_dir, "classifier")])}
+    variants = run_dir / "export"
+    float32 = {name: variants / f"{name}_float32.tflite" for name in keras_models}
+    int8 = {name: variants / f"{name}_int8.tflite" for name in keras_models}
+    variants.mkdir(exist_ok=True)
+    for name, model in keras_models.items():
+        to_litert(model, float32[name])
+    litert = {path: LiteRTModel(path, settings.threads) for path in float32.values()}
+    representative = dict(zip(("unet", "classifier"), representative_inputs(
+        Pipeline(litert[float32["unet"]], None, settings), sources, run.seed), strict=True))
+    for name, model in keras_models.items():
+        to_litert(model, int8[name], representative=representative[name])
+    litert.update({path: LiteRTModel(path, settings.threads) for path in int8.values()})
+
+    images, masks, labels, names = [], [], [], []
     for source in sources:
-        samples, source_images, _ = data.load_split(source.root, source.manifest, "val")
+        samples, source_images, source_masks = data.load_split(source.root, source.manifest, "val")
         images += source_images
+        masks += source_masks
         labels += [CLASS_NAMES.index(s.label) for s in samples]
-    # Calibrated on flip averaging for every scan; then the mirror pass is kept where it can matter.
-    averaged = validation_logits(Pipeline(*litert, replace(run.settings, mirror_margin=1.0)), images)
-    settings = calibrate(run.settings, averaged, np.array(labels))
-    mirror_pass = None
-    if settings.flip_average:
-        first_pass = validation_logits(Pipeline(*litert, replace(settings, flip_average=False)), images)
-        settings, mirror_pass = choose_mirror_margin(settings, first_pass, averaged)
-    reference = Pipeline(keras_runner(keras_models["unet"]), keras_runner(keras_models["classifier"]), settings)
+        names += [source.name] * len(samples)
+
+    def scans_with(unet: Path, classifier: Path) -> ValidationScans:
+        return validation_scans(Pipeline(litert[unet], litert[classifier], settings), images, masks, labels, names)
+
+    reference = scans_with(float32["unet"], float32["classifier"])
+    settings = calibrate(settings, reference.logits, np.array(labels))
+    settings, _ = choose_normal_rule(settings, reference)
+    precision = {"rules": INT8_RULES}
+    precision["unet"] = int8_comparison(settings, reference, scans_with(int8["unet"], float32["classifier"]))
+    unet = int8["unet"] if precision["unet"]["int8_served"] else float32["unet"]
+    served_reference = reference if unet == float32["unet"] else scans_with(unet, float32["classifier"])
+    precision["classifier"] = int8_comparison(settings, served_reference, scans_with(unet, int8["classifier"]))
+    classifier = int8["classifier"] if precision["classifier"]["int8_served"] else float32["classifier"]
+    served = scans_with(unet, classifier)
+    settings, normal_rules = choose_normal_rule(settings, served)
+    settings, uncertain_levels = choose_uncertain_below(settings, served)
+    for path, filename in ((unet, UNET_FILE), (classifier, CLASSIFIER_FILE)):
+        (models_dir / filename).write_bytes(path.read_bytes())
+    served_pipeline = Pipeline(LiteRTModel(models_dir / UNET_FILE, settings.threads),
+                               LiteRTModel(models_dir / CLASSIFIER_FILE, settings.threads), settings)
+    reference_pipeline = Pipeline(keras_runner(keras_models["unet"]), keras_runner(keras_models["classifier"]),
+                                  settings)
     files = {name: file_facts(models_dir / name) for name in (UNET_FILE, CLASSIFIER_FILE)}
-    card = model_card(run, settings, files, agreement(reference, Pipeline(*litert, settings), images))
-    card["inference"]["mirror_pass_on_validation"] = mirror_pass
+    card = model_card(run, settings, files, agreement(
+        reference_pipeline, Pipeline(litert[float32["unet"]], litert[float32["classifier"]], settings), images))
+    card["precision"] = {"unet": "int8" if unet == int8["unet"] else "float32",
+                         "classifier": "int8" if classifier == int8["classifier"] else "float32",
+                         "comparison_on_validation": precision,
+                         "representative_training_scans": int(len(representative["unet"]))}
+    card["ensemble"] = {"members": int(reference.logits.shape[1]),
+                        "validation": member_figures(settings, served),
+                        "leave_a_source_out": leave_a_source_out(run_dir, served_pipeline, images, labels, names)}
+    card["decision"]["normal_rule_on_validation"] = normal_rules
+    card["decision"]["uncertain_levels_on_validation"] = uncertain_levels
+    card["decision"]["caveats_on_validation"] = caveat_figures(settings, served)
     card["design_choices"] = earlier_design_choices(models_dir / CARD_FILE)
     (models_dir / CARD_FILE).write_text(json.dumps(card, indent=1) + "\n")
-    print(json.dumps({"calibration": card["calibration"], "decision": card["decision"]}), flush=True)
+    print(json.dumps({"calibration": card["calibration"], "decision": {k: v for k, v in card["decision"].items()
+                                                                       if not k.endswith("_on_validation")},
+                      "precision": card["precision"]}), flush=True)
     return card
 
 
-def validation_logits(pipeline: Pipeline, images) -> np.ndarray:
-    return np.stack([pipeline.predict_gray(image).logits for image in images])
+def leave_a_source_out(run_dir: Path, served: Pipeline, images, labels, names) -> dict | None:
+    """The classifier_busi_only members (trained on BUSI alone), on the served UNet's masks,
+    calibrated on BUSI's validation scans and scored on every source: how honest the confidence
+    stays on a hospital the classifier never saw. None when the stage was not trained."""
+    paths = member_paths(run_dir, "classifier_busi_only")
+    if not paths:
+        return None
+    pipeline = Pipeline(served.segmenter, keras_runner(ensemble_model(
+        [keras.models.load_model(path, compile=False) for path in paths])), served.settings)
+    scans = validation_scans(pipeline, images, None, labels, names)
+    busi = scans.sources == "busi"
+    temperature = round(fit_temperature(scans.logits[busi], scans.labels[busi]), 4)
+    settings = replace(served.settings, temperature=temperature)
+    return {"trained_on": "busi", "temperature_fitted_on": "busi validation", "temperature": temperature,
+            "figures": member_figures(settings, scans), "caveats": caveat_figures(settings, scans)}
 
 
 def earlier_design_choices(card_path: Path) -> list[dict]:
