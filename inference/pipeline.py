@@ -112,7 +112,7 @@ def reported_classes(probabilities: np.ndarray, rule: DecisionRule | float,
     """`decide`'s label for each row, as class indices (for metrics over a split)."""
     outlines = np.zeros(len(probabilities)) if outline_fractions is None else outline_fractions
     return np.array([CLASS_NAMES.index(decide(row, rule, outline).label)
-                     for row, outline in zip(probabilities, outlines)], dtype=int)
+                     for row, outline in zip(probabilities, outlines, strict=True)], dtype=int)
 
 
 def caveats(probabilities: np.ndarray, member_probabilities: np.ndarray, decision: Decision,
@@ -216,7 +216,7 @@ class Pipeline:
         decision = self.decide(probabilities, outline_fraction)
         return Prediction(
             decision=decision,
-            probabilities={name: float(p) for name, p in zip(CLASS_NAMES, probabilities)},
+            probabilities={name: float(p) for name, p in zip(CLASS_NAMES, probabilities, strict=True)},
             mask=np.zeros_like(mask) if decision.label == "normal" else mask,
             segmentation=mask,
             logits=logits,

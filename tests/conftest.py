@@ -65,23 +65,21 @@ def broken_pipeline(app, monkeypatch):
 
 @pytest.fixture
 def force_probabilities(monkeypatch):
-    """`force(probabilities)`: the served pipeline answers these (decided by its own rule; the
-    real mask is kept), to reach any row of the decision table with a real scan."""
+    """`force(probabilities)`: the served classifier's calibrated answer is these (decided, and
+    its caveats found, by the pipeline's own rules; the real mask is kept), to reach any row of
+    the decision table with a real scan."""
     import numpy as np
 
     from inference.pipeline import Pipeline
     from inference.settings import CLASS_NAMES
 
-    real_predict = Pipeline.predict
-
     def force(probabilities: dict[str, float]) -> None:
-        def predict(self, image):
-            prediction = real_predict(self, image)
-            prediction.probabilities = dict(probabilities)
-            prediction.decision = self.decide(np.array([probabilities[name] for name in CLASS_NAMES]))
-            return prediction
+        forced = np.log(np.maximum([probabilities[name] for name in CLASS_NAMES], 1e-12))
 
-        monkeypatch.setattr(Pipeline, "predict", predict)
+        def classifier_logits(self, square, square_mask):
+            return self.settings.temperature * forced[None]
+
+        monkeypatch.setattr(Pipeline, "classifier_logits", classifier_logits)
 
     return force
 

@@ -31,11 +31,15 @@ def segmenter(outlined: bool):
     return segment
 
 
-def predict(probabilities, outlined, threshold=0.2):
-    """The real pipeline on fake models whose calibrated probabilities are `probabilities`."""
-    settings = InferenceSettings(temperature=1.0, malignant_threshold=threshold, flip_average=False)
+def settings(threshold=0.2, **rules):
+    return InferenceSettings(temperature=1.0, malignant_threshold=threshold, flip_average=False, **rules)
+
+
+def predict(probabilities, outlined, threshold=0.2, **rules):
+    """The real pipeline on fake models whose calibrated probabilities are `probabilities` (one
+    row per ensemble member, or one row)."""
     logits = np.log(np.asarray(probabilities, dtype=np.float64))
-    return Pipeline(segmenter(outlined), lambda batch: logits, settings).predict_gray(SCAN)
+    return Pipeline(segmenter(outlined), lambda batch: logits, settings(threshold, **rules)).predict_gray(SCAN)
 
 
 # most likely, flagged, uncertain, outlined -> (benign, malignant, normal) probabilities, threshold
@@ -81,7 +85,7 @@ def test_each_branch_tells_one_consistent_story(row):
     prediction = predict(probabilities, outlined, threshold)
     assert (prediction.decision.most_probable, prediction.decision.malignant_flagged,
             bool(prediction.mask.any())) == (most_likely, flagged, outlined)
-    explanation = explain(prediction, FACTS, threshold)
+    explanation = explain(prediction, FACTS, settings(threshold))
 
     assert explanation.headline == HEADLINES[most_likely, flagged]
     assert explanation.headline.startswith(f"Most likely {most_likely}")
@@ -93,8 +97,11 @@ def test_each_branch_tells_one_consistent_story(row):
                                                  "for this scan.")
     else:
         assert explanation.note("flag") is None
-    assert explanation.uncertain == uncertain
+    # uncertain: no class reached 60%; a lesion answer with nothing outlined is a caveat of its own
+    without_outline = prediction.label != "normal" and not outlined
+    assert explanation.uncertain == (uncertain or without_outline)
     assert ("no answer reached 60%" in str(explanation.note("uncertain") or "")) == uncertain
+    assert ("did not outline a lump" in str(explanation.note("uncertain") or "")) == without_outline
     assert (explanation.scan_caption is None) == outlined
     assert explanation.summary.startswith(SUMMARIES[most_likely, outlined][:40])
     assert "about 73 times in 100" in explanation.accuracy_note and "57 scans" in explanation.accuracy_note
@@ -107,7 +114,7 @@ def test_each_branch_tells_one_consistent_story(row):
 
 
 def test_an_unfamiliar_scan_gets_its_note_after_the_others():
-    explanation = explain(predict((0.50, 0.30, 0.20), True), FACTS, 0.2, unfamiliar=True)
+    explanation = explain(predict((0.50, 0.30, 0.20), True), FACTS, settings(), unfamiliar=True)
     assert [note.kind for note in explanation.notes] == ["flag", "uncertain", "unfamiliar"]
     unfamiliar = explanation.note("unfamiliar")
     assert unfamiliar.title == "This scan looks unlike those the model learnt from."
@@ -115,8 +122,26 @@ def test_an_unfamiliar_scan_gets_its_note_after_the_others():
     assert str(unfamiliar) in explanation.text
 
 
+def test_a_normal_the_outline_contradicts_is_told_as_a_possible_lump():
+    from app.explain import NORMAL_OVERRULED_HEADLINE
+
+    # normal is most probable, but only normal with nothing outlined is reported normal
+    explanation = explain(predict((0.25, 0.05, 0.70), True, normal_max_outline=0.0), FACTS,
+                          settings(normal_max_outline=0.0))
+    assert explanation.headline == NORMAL_OVERRULED_HEADLINE
+    assert "leaned towards normal" in explanation.note("uncertain").text
+    assert explanation.next_steps == NEXT_STEPS["benign"]
+
+
+def test_members_that_disagree_are_said():
+    # two members: one says benign, the other malignant (flagged at 0.5); the average is benign
+    explanation = explain(predict([(0.9, 0.05, 0.05), (0.4, 0.55, 0.05)], True, 0.5), FACTS, settings(0.5))
+    assert "do not all give the same answer" in explanation.note("uncertain").text
+    assert "no answer reached" not in explanation.note("uncertain").text  # 0.65 on top
+
+
 def test_the_scope_and_the_figures_come_from_the_card():
-    explanation = explain(predict((0.80, 0.10, 0.10), True), FACTS, 0.2)
+    explanation = explain(predict((0.80, 0.10, 0.10), True), FACTS, settings())
     assert explanation.scope.startswith("The model learnt only from scans of a hospital in Japan (scanners: "
                                         "Acme X) and a hospital in Norway (scanners: Acme Y and Acme Z).")
     assert "even when no warning is shown" in explanation.scope
@@ -143,9 +168,9 @@ def test_a_measured_share_is_said_as_it_was(share, said):
 
 @pytest.mark.parametrize("outlined", [False, True])
 def test_normal_states_what_it_misses_and_never_soothes(outlined):
-    explanation = explain(predict((0.10, 0.25, 0.65), outlined), FACTS, 0.2)
+    explanation = explain(predict((0.10, 0.25, 0.65), outlined), FACTS, settings())
     assert "about 12 times in 100" in explanation.summary  # FACTS.lesions_called_normal
-    unflagged = explain(predict((0.10, 0.10, 0.80), False), FACTS, 0.2)
+    unflagged = explain(predict((0.10, 0.10, 0.80), False), FACTS, settings())
     assert "about 12 times in 100" in unflagged.summary
     assert "felt or seen" in unflagged.next_steps[0] and "whatever this result says" in unflagged.next_steps[0]
 
@@ -161,7 +186,7 @@ def test_no_text_soothes_or_diagnoses():
 
 
 def test_the_only_numbers_are_the_scan_s_and_the_card_s():
-    explanation = explain(predict((0.50, 0.30, 0.20), True), FACTS, 0.2)
+    explanation = explain(predict((0.50, 0.30, 0.20), True), FACTS, settings())
     numbers = set(re.findall(r"\d+", " ".join((explanation.text, *explanation.next_steps))))
     assert numbers == {"20", "30", "60", "57", "73", "100"}  # threshold, chance, unsure below, card
     figures = set(re.findall(r"\d+", " ".join(explanation.trust)))
