@@ -32,6 +32,7 @@ def predict():
         malignant_flagged=prediction.decision.malignant_flagged,
         probabilities={name: round(p, PROBABILITY_DECIMALS) for name, p in prediction.probabilities.items()},
         uncertain=explanation.uncertain,
+        caveats=list(prediction.caveats),
         input_check=analysis.input_check.as_json(),
         lesion=lesion_summary(prediction.mask),
         mask_png=base64.b64encode(mask_png(prediction.mask)).decode("ascii"),

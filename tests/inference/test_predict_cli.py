@@ -19,7 +19,7 @@ from tests.helpers.dicom_files import PATIENT_SECRETS, dicom_bytes, gray_of
 from tests.helpers.uploads import BAD_UPLOADS, encode, photo
 
 MODEL_VERSION = json.loads((MODELS_DIR / "model_card.json").read_text())["version"]
-RESULT_FIELDS = {"file", "model", "label", "most_likely", "malignant_flagged", "uncertain", "probabilities",
+RESULT_FIELDS = {"file", "model", "label", "most_likely", "malignant_flagged", "uncertain", "caveats", "probabilities",
                  "input_check"}
 
 
