@@ -342,10 +342,17 @@ def test_the_language_follows_the_browser_and_the_switch(open_page, live_url):
 
 @pytest.mark.parametrize("locale", ["en-CA", "fr-CA"])
 def test_on_a_phone_the_first_screen_shows_the_percentages_each_beside_its_name(open_page, live_url, locale):
-    """Issue 27, item 9, at 390 x 844: the headline and the three percentages before any scrolling,
-    and each percentage on its name's line, not wrapped under it, away from its bar."""
+    """Issue 27, item 9, at 390 x 844: the upload page's button on the first screen; on the result,
+    the headline and the three percentages before any scrolling, and each percentage on its name's
+    line, not wrapped under it, away from its bar."""
     page = open_page(locale, width=390)
     page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_url)
+    button = page.locator("#submit").bounding_box()
+    assert button["y"] + button["height"] <= 844  # "Analyse scan" on the first screen (it stays in view)
+    page.focus("#location")  # and a field focused by keyboard is never hidden under it
+    field, bar = page.locator("#location").bounding_box(), page.locator(".submit-bar").bounding_box()
+    assert field["y"] + field["height"] <= bar["y"]
     upload(page, live_url, "benign")
     rows = page.locator("#probabilities .probability").all()
     assert len(rows) == 3
