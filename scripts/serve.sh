@@ -28,12 +28,14 @@ if ! [[ "$INSTANCES" =~ ^[1-9][0-9]?$ ]]; then
 fi
 # One source for the limits: the app's Config (or its BUSI_ overrides). One secret key for the
 # whole stack unless one is given, so a form from one instance posts to any other.
-read -r MAX_BODY MAX_MB RATE_LIMIT SECRET < <(cd "$REPO" && "$PYTHON" -c '
-import os, secrets
+read -r MAX_BODY RATE_LIMIT SECRET < <(cd "$REPO" && "$PYTHON" -c '
+import os, secrets, sys
 from app.config import Config
 limit = int(os.environ.get("BUSI_MAX_CONTENT_LENGTH", Config.MAX_CONTENT_LENGTH))
-rate = int(os.environ.get("BUSI_RATE_LIMIT", Config.RATE_LIMIT))
-print(limit, f"{limit / (1024 * 1024):g}", max(rate, 0), secrets.token_hex(32))')
+rate = os.environ.get("BUSI_RATE_LIMIT", str(Config.RATE_LIMIT))
+if not rate.isdigit():
+    sys.exit(f"serve.sh: BUSI_RATE_LIMIT must be a whole number of uploads a minute (0: no limit), not {rate!r}")
+print(limit, int(rate), secrets.token_hex(32))')
 export BUSI_SECRET_KEY=${BUSI_SECRET_KEY:-$SECRET}
 LIMIT_ZONE="" LIMIT_REQ=""
 if [ "$RATE_LIMIT" -gt 0 ]; then
@@ -55,7 +57,7 @@ mkdir "$PROMETHEUS_MULTIPROC_DIR"
 SERVERS=""
 for i in $(seq "$INSTANCES"); do SERVERS+="server unix:$RUN/app-$i.sock max_fails=0; "; done
 sed -e "s|@USER_LINE@|$USER_LINE|" -e "s|@RUN_DIR@|$RUN|g" -e "s|@SERVERS@|$SERVERS|" \
-    -e "s|@LISTEN@|$BIND|" -e "s|@MAX_BODY@|$MAX_BODY|" -e "s|@MAX_MB@|$MAX_MB|g" \
+    -e "s|@LISTEN@|$BIND|" -e "s|@MAX_BODY@|$MAX_BODY|" \
     -e "s|@CLIENT_TIMEOUT@|${BUSI_CLIENT_TIMEOUT:-10}|g" \
     -e "s|@LIMIT_ZONE@|$LIMIT_ZONE|" -e "s|@LIMIT_REQ@|$LIMIT_REQ|g" \
     "$REPO/deploy/nginx.conf.template" > "$RUN/nginx.conf"

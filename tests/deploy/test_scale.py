@@ -7,6 +7,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -192,8 +193,14 @@ def test_retry_after_follows_the_limit(client, monkeypatch):
     assert response.json["error"]["code"] == "too_many_requests"
 
 
-def test_instances_must_be_a_whole_number():
+@pytest.mark.parametrize("setting, value, message", [
+    ("BUSI_INSTANCES", "two", "BUSI_INSTANCES must be a whole number from 1 to 99, not 'two'"),
+    ("BUSI_INSTANCES", "0", "BUSI_INSTANCES must be a whole number from 1 to 99, not '0'"),
+    ("BUSI_RATE_LIMIT", "fast", "BUSI_RATE_LIMIT must be a whole number of uploads a minute (0: no limit), not 'fast'"),
+    ("BUSI_RATE_LIMIT", "-5", "BUSI_RATE_LIMIT must be a whole number of uploads a minute (0: no limit), not '-5'"),
+])
+def test_a_bad_setting_stops_serve_sh_with_a_message(setting, value, message):
     result = subprocess.run(["bash", "scripts/serve.sh"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=30,
-                            env={"PATH": "/usr/bin:/bin:/usr/sbin", "BUSI_INSTANCES": "two"})
-    assert result.returncode == 2
-    assert "BUSI_INSTANCES must be a whole number from 1 to 99, not 'two'" in result.stderr
+                            env={"PATH": "/usr/bin:/bin:/usr/sbin", "BUSI_PYTHON": sys.executable, setting: value})
+    assert result.returncode != 0 and message in result.stderr
+    assert "Traceback" not in result.stderr
