@@ -12,14 +12,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn import metrics as skm  # noqa: E402
 
-from inference.pipeline import CARD_FILE, MALIGNANT, Pipeline  # noqa: E402
-from inference.preprocessing import softmax  # noqa: E402
+from inference.pipeline import CARD_FILE, MALIGNANT, Pipeline, ensemble_probabilities  # noqa: E402
 from inference.settings import CLASS_NAMES  # noqa: E402
 from training import card as model_card  # noqa: E402
 from training import data  # noqa: E402
 from training.metrics import dice, expected_calibration_error, iou, pixel_accuracy, reliability_bins  # noqa: E402
 from training.sources import Source  # noqa: E402
 from training.summary import answer_counts, public_summary  # noqa: E402
+from training.validation_choices import ValidationScans, caveat_figures, member_figures  # noqa: E402
 from inference.public_summary import SECTION  # noqa: E402
 
 NORMAL = CLASS_NAMES.index("normal")
@@ -154,18 +154,21 @@ def _plot_overlays(samples, images, true_masks, pred_masks, probabilities, predi
 def checkpoint_metrics(pipeline: Pipeline, run_dir: Path, stage: str, images, labels) -> dict | None:
     """A classifier stage trained beside the bundled one but not bundled ("baseline": raw scans;
     "classifier_busi_only": BUSI alone), run on the served UNet's masks with the served
-    settings but uncalibrated, its label the most probable class, mirror averaging on every scan
-    (the served margin for skipping it is chosen on the bundled classifier's probabilities)."""
-    path = run_dir / f"{stage}_best.keras"
-    if not path.exists():
-        return None
+    settings but uncalibrated, its label the most probable class: the stage's ensemble members
+    where it has them, else its best checkpoint."""
     import keras
 
+    from training.export import ensemble_model
     from training.models import keras_runner
+    from training.train import member_paths
 
+    paths = member_paths(run_dir, stage) or [run_dir / f"{stage}_best.keras"]
+    if not paths[0].exists():
+        return None
+    models = [keras.models.load_model(path, compile=False) for path in paths]
     kind = "raw" if stage == "baseline" else pipeline.settings.classifier_input
-    other = Pipeline(pipeline.segmenter, keras_runner(keras.models.load_model(path, compile=False)),
-                     replace(pipeline.settings, classifier_input=kind, temperature=1.0, mirror_margin=1.0))
+    other = Pipeline(pipeline.segmenter, keras_runner(ensemble_model(models) if len(models) > 1 else models[0]),
+                     replace(pipeline.settings, classifier_input=kind, temperature=1.0))
     probabilities = [other.probabilities(other.classifier_logits(square, other.square_lesion_mask(square)))
                      for square in map(other.square, images)]
     return classification_metrics(labels, np.stack(probabilities))
@@ -200,7 +203,7 @@ def evaluate_source(pipeline: Pipeline, source: Source, run_dir: Path, folder: P
     labels = np.array([CLASS_NAMES.index(s.label) for s in samples])
     predictions = [pipeline.predict_gray(img) for img in images]
     logits = np.stack([p.logits for p in predictions])
-    calibrated, uncalibrated = pipeline.probabilities(logits), softmax(logits)
+    calibrated, uncalibrated = pipeline.probabilities(logits), ensemble_probabilities(logits, 1.0)
     pred_masks = [p.mask for p in predictions]
     predicted = np.array([CLASS_NAMES.index(p.label) for p in predictions])
     results = {"source": source.name, "split": split,
@@ -215,6 +218,12 @@ def evaluate_source(pipeline: Pipeline, source: Source, run_dir: Path, folder: P
                "trained_on_busi_alone": checkpoint_metrics(pipeline, run_dir, "classifier_busi_only", images, labels)
                if source.name == "busi" else None,
                "lesion_mask_removed": missed_lesion_metrics(pipeline, images, labels)}
+    scans = ValidationScans(np.array([source.name] * len(labels)), labels, logits,
+                            np.array([p.outline_fraction for p in predictions]),
+                            np.array([dice(p.segmentation, t) if y != NORMAL else np.nan
+                                      for p, t, y in zip(predictions, true_masks, labels, strict=True)]))
+    results["caveats"] = caveat_figures(pipeline.settings, scans)[source.name]
+    results["ensemble_members"] = member_figures(pipeline.settings, scans)[source.name]
     _plot_confusion(results["classification"]["confusion"], f"{source.name} {split}", folder / "confusion.png")
     if results["baseline_raw_images"]:
         _plot_confusion(results["baseline_raw_images"]["confusion"], f"raw scans, {source.name} {split}",

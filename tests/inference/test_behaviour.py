@@ -85,23 +85,29 @@ def reassembled(path: Path, card: dict) -> tuple[str, np.ndarray, np.ndarray]:
     mask = cv2.resize(kept, (width, height), interpolation=cv2.INTER_LINEAR) > 0.5
 
     inputs = np.dstack([_resize(square, sizes["classifier"]), _resize(_lesion_view(square, kept > 0.5), sizes["classifier"])])[None]
-    logits = _run(MODELS / "classifier.tflite", inputs)
+    logits = np.atleast_2d(_run(MODELS / "classifier.tflite", inputs))  # one row per ensemble member
     malignant, threshold = classes.index("malignant"), card["decision"]["malignant_threshold"]
     if card["inference"]["flip_average"]:
         # the mirrored input is averaged in only when the first pass is near a decision
         first, margin = _calibrated(logits, card), card["inference"]["mirror_margin"]
         second_best, best = sorted(first)[-2:]
         if abs(first[malignant] - threshold) <= margin or best - second_best <= margin:
-            logits = (logits + _run(MODELS / "classifier.tflite", inputs[:, :, ::-1])) / 2
+            logits = (logits + np.atleast_2d(_run(MODELS / "classifier.tflite", inputs[:, :, ::-1]))) / 2
     probabilities = _calibrated(logits, card)
-    flagged = probabilities[malignant] >= threshold
-    label = classes[malignant if flagged else int(probabilities.argmax())]
+    label = classes[malignant if probabilities[malignant] >= threshold else int(probabilities.argmax())]
+    # normal needs enough probability and at most so much outlined, else the likelier lesion class
+    decision, benign = card["decision"], classes.index("benign")
+    if label == "normal" and (probabilities[classes.index("normal")] < decision["normal_min_probability"]
+                              or (kept > 0.5).mean() > decision["normal_max_outline"]):
+        label = classes[malignant if probabilities[malignant] > probabilities[benign] else benign]
     return label, probabilities, mask & (label != "normal")
 
 
 def _calibrated(logits: np.ndarray, card: dict) -> np.ndarray:
-    scaled = logits.astype(np.float64) / card["calibration"]["temperature"]
-    return np.exp(scaled - scaled.max()) / np.exp(scaled - scaled.max()).sum()
+    """Each member's temperature-scaled softmax, averaged over the members."""
+    scaled = np.atleast_2d(logits).astype(np.float64) / card["calibration"]["temperature"]
+    exp = np.exp(scaled - scaled.max(axis=1, keepdims=True))
+    return (exp / exp.sum(axis=1, keepdims=True)).mean(axis=0)
 
 
 def _resize(image: np.ndarray, side: int) -> np.ndarray:

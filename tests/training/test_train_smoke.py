@@ -24,8 +24,9 @@ def exported(tmp_path_factory):
     common = ["--data", str(tree), str(busbra), "--manifest-dir", str(root), "--run-dir", str(root / "run"),
               "--models", str(root / "models"), "--report-dir", str(root / "report")]
     main(["split", *common, "--seed", "1"])
-    main(["train", *common, "--epochs", "unet=1,unet_fold=1,head=1,fine_tune=1",
-          "--stages", "classifier", "baseline"])
+    # two fine-tuning epochs: two one-epoch cycles, so a two-member ensemble
+    main(["train", *common, "--epochs", "unet=1,unet_fold=1,head=1,fine_tune=2",
+          "--stages", "classifier", "classifier_busi_only"])
     (root / "models").mkdir()
     (root / "models" / "model_card.json").write_text(json.dumps({"design_choices": [EARLIER_CHOICE]}))
     main(["export", *common])
@@ -77,7 +78,25 @@ def test_evaluate_writes_a_report_per_source(exported, source):
     missed = metrics["lesion_mask_removed"]
     per_class = metrics["classification"]["per_class"]
     assert missed["lesion_scans"] == per_class["benign"]["support"] + per_class["malignant"]["support"]
-    assert metrics["baseline_raw_images"]["n"] == metrics["classification"]["n"]
+    assert metrics["baseline_raw_images"] is None  # not trained in this run
+    if source == "busi":
+        assert metrics["trained_on_busi_alone"]["n"] == metrics["classification"]["n"]
+    assert 0 <= metrics["caveats"]["with_caveat"] <= 1 and len(metrics["ensemble_members"]["members"]) == 2
+
+
+def test_export_serves_an_ensemble_in_the_precision_validation_chose(exported):
+    root, _ = exported
+    card = json.loads((root / "models" / "model_card.json").read_text())
+    assert card["ensemble"]["members"] == 2
+    for network in ("unet", "classifier"):
+        served = card["precision"]["comparison_on_validation"][network]["int8_served"]
+        assert card["precision"][network] == ("int8" if served else "float32")
+    assert set(card["ensemble"]["leave_a_source_out"]["figures"]) == {"busi", "busbra"}
+    decision = card["decision"]
+    assert 0 <= decision["normal_min_probability"] <= 1 and 0 <= decision["normal_max_outline"] <= 1
+    assert decision["uncertain_below"] in [row["uncertain_below"] for row in decision["uncertain_levels_on_validation"]]
+    readme = (root / "models" / "README.md").read_text()
+    assert "## Ensemble, caveats and precision" in readme and "Leave a source out" in readme
     card = json.loads((root / "models" / "model_card.json").read_text())
     assert card["metrics"][f"{source}_test"]["classification"] == metrics["classification"]
 

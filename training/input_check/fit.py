@@ -10,23 +10,38 @@
 4. Score the validation scans of every source; the refusal threshold is the smallest distance
    that refuses at most 1% of each source's validation scans, "unfamiliar" starts at the
    largest of the sources' 97.5th percentiles.
-5. Write the card's ``input_check`` section (method, files and checksums, thresholds, reference
-   counts, validation refusals). Only that section is touched, so this runs after `export`.
+5. The feature model is exported in float16 and in full-integer int8 (activation ranges from
+   training scans); steps 2-4 run for each, and int8 is served only when it refuses every
+   non-ultrasound image of the project's set that float16 refuses and no more validation scans.
+6. Write the card's ``input_check`` section (method, files and checksums, thresholds, reference
+   counts, validation refusals, the precision comparison). Only that section is touched, so this
+   runs after `export`.
 """
 from __future__ import annotations
 
 import json
 import math
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from inference.input_check import (CARD_FILE, CARD_SECTION, FEATURE_FILE, REFERENCE_FILE, InputCheckSettings,
-                                   Reference, check_input, sha256)
+from inference.input_check import (
+    CARD_FILE,
+    CARD_SECTION,
+    FEATURE_FILE,
+    REFERENCE_FILE,
+    InputCheckSettings,
+    Reference,
+    check_input,
+    sha256,
+)
 from training import card as model_card
 from training import data
 from training.sources import Source
+
 VARIANT = "lite0"
 SQUARE_SIZE, INPUT_SIZE = 256, 224
 NEIGHBOURS = 5
@@ -47,13 +62,64 @@ def build_feature_model():
                                    name="input_check_features")
 
 
-def export_feature_model(path: Path, float16: bool = True):
-    """The Keras feature model, exported to LiteRT at `path`; returns the Keras model."""
+def export_feature_model(path: Path, float16: bool = True, representative: np.ndarray | None = None):
+    """The Keras feature model, exported to LiteRT at `path` (full-integer int8 with
+    `representative` inputs); returns the Keras model."""
     from training.export import to_litert
 
     model = build_feature_model()
-    to_litert(model, path, float16=float16)
+    to_litert(model, path, float16=float16 and representative is None, representative=representative)
     return model
+
+
+REPRESENTATIVE_SCANS = 96  # training scans that set the int8 feature model's activation ranges
+
+
+def representative_inputs(sources: list[Source], seed: int = 0) -> np.ndarray:
+    """The feature model's inputs for REPRESENTATIVE_SCANS training scans, sources alike."""
+    rng = np.random.default_rng(seed)
+    inputs = []
+    for source in sources:
+        keys = [r["key"] for r in source.manifest["images"] if r["split"] == "train"]
+        picked = set(rng.permutation(keys)[:REPRESENTATIVE_SCANS // len(sources)])
+        inputs += [check_input(data.load_image(s), SQUARE_SIZE, INPUT_SIZE)
+                   for s in data.find_samples(source.root) if s.key in picked]
+    return np.stack(inputs)
+
+
+@dataclass
+class FittedCheck:
+    """One feature model's reference, thresholds and refusals (validation scans, non-ultrasound images)."""
+
+    path: Path
+    train: dict[str, np.ndarray]
+    reference: Reference
+    val_scores: dict[str, np.ndarray]
+    unfamiliar: float
+    refuse: float
+    non_ultrasound_refused: np.ndarray  # bool per image of training.input_check.non_ultrasound.build()
+
+    @property
+    def validation_refused(self) -> int:
+        return int(sum((s > self.refuse).sum() for s in self.val_scores.values()))
+
+
+def fit_variant(path: Path, sources: list[Source], non_ultrasound: list[np.ndarray], neighbours: int) -> FittedCheck:
+    from inference.pipeline import LiteRTModel
+
+    litert = LiteRTModel(path, 1)
+    train = {s.name: source_features(litert, s, "train") for s in sources}
+    reference = Reference.fit(np.concatenate(list(train.values())), neighbours)
+    val_scores = {s.name: reference.scores(source_features(litert, s, "val")) for s in sources}
+    unfamiliar, refuse = (ceil4(value) for value in choose_thresholds(val_scores))
+    refused = reference.scores(features_of(litert, non_ultrasound)) > refuse
+    return FittedCheck(path, train, reference, val_scores, unfamiliar, refuse, refused)
+
+
+def int8_refuses_as_well(float16: FittedCheck, int8: FittedCheck) -> bool:
+    """int8 refuses every non-ultrasound image float16 refuses, and no more validation scans."""
+    return bool(np.all(int8.non_ultrasound_refused[float16.non_ultrasound_refused])
+                and int8.validation_refused <= float16.validation_refused)
 
 
 def features_of(model, grays) -> np.ndarray:
@@ -85,27 +151,38 @@ def ceil4(value: float) -> float:
 
 
 def fit_input_check(models_dir: Path, sources: list[Source], float16: bool = True, neighbours: int = NEIGHBOURS) -> dict:
-    """Export, extract, fit, choose thresholds and write the card section; returns the section."""
-    from inference.pipeline import LiteRTModel
+    """Export both precisions, extract, fit, choose thresholds and the precision, and write the
+    card section; returns the section."""
+    from inference.preprocessing import to_gray_array
+    from training.input_check.non_ultrasound import build
 
     start = time.time()
     feature_path = models_dir / FEATURE_FILE
-    export_feature_model(feature_path, float16=float16)
-    litert = LiteRTModel(feature_path, 1)
-    train = {s.name: source_features(litert, s, "train") for s in sources}
-    val = {s.name: source_features(litert, s, "val") for s in sources}
-    reference = Reference.fit(np.concatenate(list(train.values())), neighbours)
+    float_name = "float16" if float16 else "float32"
+    with tempfile.TemporaryDirectory() as folder:
+        paths = {float_name: Path(folder) / "features_float.tflite", "int8": Path(folder) / "features_int8.tflite"}
+        export_feature_model(paths[float_name], float16=float16)
+        export_feature_model(paths["int8"], representative=representative_inputs(sources))
+        non_ultrasound = [to_gray_array(image) for _, _, image in build()]
+        fitted = {name: fit_variant(path, sources, non_ultrasound, neighbours) for name, path in paths.items()}
+        precision = "int8" if int8_refuses_as_well(fitted[float_name], fitted["int8"]) else float_name
+        chosen = fitted[precision]
+        feature_path.write_bytes(chosen.path.read_bytes())
+    train, val_scores, unfamiliar, refuse = chosen.train, chosen.val_scores, chosen.unfamiliar, chosen.refuse
     reference_path = models_dir / REFERENCE_FILE
-    reference.save(reference_path)
-    val_scores = {name: reference.scores(f) for name, f in val.items()}
-    unfamiliar, refuse = choose_thresholds(val_scores)
+    chosen.reference.save(reference_path)
     settings = InputCheckSettings(
         method="knn_cosine", feature_model=FEATURE_FILE, feature_model_sha256=sha256(feature_path),
         reference=REFERENCE_FILE, reference_sha256=sha256(reference_path), square_size=SQUARE_SIZE,
-        input_size=INPUT_SIZE, neighbours=neighbours, unfamiliar_above=ceil4(unfamiliar), refuse_above=ceil4(refuse))
+        input_size=INPUT_SIZE, neighbours=neighbours, unfamiliar_above=unfamiliar, refuse_above=refuse)
     section = settings.card_section() | {
+        "precision": precision,
+        "precision_comparison": {name: {"non_ultrasound_refused": int(f.non_ultrasound_refused.sum()),
+                                        "non_ultrasound_images": len(non_ultrasound),
+                                        "validation_refused": f.validation_refused}
+                                 for name, f in fitted.items()},
         "description": ("Mean cosine distance of the upload's ImageNet EfficientNet-Lite0 features "
-                        f"(average-pooled, {'float16' if float16 else 'float32'} LiteRT) to its {neighbours} "
+                        f"(average-pooled, {precision} LiteRT) to its {neighbours} "
                         "nearest training scans of every source. "
                         f"Refused above refuse_above ({UNSEEN_SCANNER_MARGIN} times the distance that refuses at most 1% "
                         "of each source's validation scans, a margin for scanners not in the data), "
