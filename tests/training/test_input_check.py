@@ -254,3 +254,16 @@ def test_thresholds_come_from_every_sources_validation_scores_with_a_margin_for_
     unfamiliar, refuse = choose_thresholds({"a": np.array([0.1, 0.2, 0.3, 0.4]), "b": np.array([0.2, 0.5])})
     assert refuse == pytest.approx(UNSEEN_SCANNER_MARGIN * 0.5)
     assert unfamiliar == pytest.approx(0.2 + 0.975 * 0.3)  # source b's 97.5th percentile, the larger
+
+
+def test_int8_features_serve_only_when_they_refuse_as_well():
+    from training.input_check.fit import FittedCheck, int8_refuses_as_well
+
+    def fitted(refused_images, val_scores):
+        return FittedCheck(Path("f.tflite"), {}, None, {"busi": np.array(val_scores)}, 0.3, 0.4,
+                           np.array(refused_images))
+
+    float16 = fitted([True, True, False], [0.1, 0.2])
+    assert int8_refuses_as_well(float16, fitted([True, True, True], [0.1, 0.2]))  # refusing more images is fine
+    assert not int8_refuses_as_well(float16, fitted([True, False, True], [0.1, 0.2]))  # one let through
+    assert not int8_refuses_as_well(float16, fitted([True, True, False], [0.1, 0.45]))  # a real scan refused
