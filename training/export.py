@@ -238,8 +238,9 @@ def model_card(run: TrainingRun, settings: InferenceSettings, files: dict, agree
     card["input"].update(unet_channels=list(UNET_INPUTS[settings.unet_input].channels),
                          classifier_channels=list(CLASSIFIER_INPUTS[settings.classifier_input].channels))
     card["calibration"]["method"] = "temperature scaling on the validation splits of every source together"
-    card["decision"].update(rule="malignant when its calibrated probability reaches the threshold, "
-                                 "else the most probable class",
+    card["decision"].update(rule="malignant when its calibrated probability reaches the threshold; else the most "
+                                 "probable class, except that normal needs normal_min_probability and an outline of "
+                                 "at most normal_max_outline of the square (else the likelier lesion class)",
                             malignant_recall_target_on_validation=MALIGNANT_RECALL_TARGET,
                             minimum_threshold=MIN_MALIGNANT_THRESHOLD)
     card["data"] = run.data
