@@ -58,28 +58,39 @@ def cmd_train(args):
 
 
 def cmd_export(args):
-    """Convert the best checkpoints to LiteRT, calibrate on validation, write the model card."""
+    """Convert the ensemble members and the UNet to LiteRT (float32 and int8), calibrate and choose
+    the decision rules on validation, write the model card."""
     from training import export
+    from training.card import add_wall_time
 
+    start = time.time()
     export.export_models(Path(args.run_dir), Path(args.models), _sources(args))
+    add_wall_time(Path(args.models), "export", time.time() - start)
 
 
 def cmd_evaluate(args):
     """Score the exported models on a held-out split of every source; write the reports with plots."""
     from training import evaluate
+    from training.card import add_wall_time
 
+    start = time.time()
     evaluate.write_reports(_sources(args), Path(args.models), Path(args.run_dir), Path(args.report_dir), args.split)
+    add_wall_time(Path(args.models), f"evaluate_{args.split}", time.time() - start)
 
 
 def cmd_input_check(args):
     """Fit the learned input check on every source's training scans; writes its card section (run after export)."""
+    from training.card import add_wall_time
     from training.input_check.fit import fit_input_check
 
+    start = time.time()
     fit_input_check(Path(args.models), _sources(args), float16=not args.float32)
+    add_wall_time(Path(args.models), "input_check", time.time() - start)
 
 
 def cmd_all(args):
-    """split (for a data set without a manifest), train, export and evaluate in one go."""
+    """split (for a data set without a manifest), train, export, evaluate (test and validation) and
+    fit the input check in one go: everything that is bundled."""
     from training.sources import manifest_path
     from training.data import source_name
 
@@ -89,7 +100,8 @@ def cmd_all(args):
         cmd_split(argparse.Namespace(**{**vars(args), "data": missing}))
     cmd_train(args)
     cmd_export(args)
-    cmd_evaluate(args)
+    for split in ("test", "val"):
+        cmd_evaluate(argparse.Namespace(**{**vars(args), "split": split}))
     cmd_input_check(args)
     print(f"full retrain finished in {(time.time() - start) / 60:.1f} min")
 

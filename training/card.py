@@ -49,6 +49,16 @@ def render_report(results: dict, card: dict) -> str:
     return _render("evaluation_report.md.j2", results=results, card=card, original=ORIGINAL_REPORT)
 
 
+def add_wall_time(models_dir: Path, step: str, seconds: float) -> None:
+    """Record a step after training (export, evaluation, input check) in the card's wall times,
+    so the card states what the whole retrain cost; the Markdown card follows."""
+    path = models_dir / "model_card.json"
+    card = json.loads(path.read_text())
+    card.setdefault("training_wall_time_minutes", {})[step] = round(seconds / 60, 1)
+    path.write_text(json.dumps(card, indent=1) + "\n")
+    write(models_dir)
+
+
 def write(models_dir: Path) -> None:
     card = json.loads((models_dir / "model_card.json").read_text())
     (models_dir / "README.md").write_text(render(card))
