@@ -91,8 +91,8 @@ def cmd_input_check(args):
 def cmd_all(args):
     """split (for a data set without a manifest), train, export, evaluate (test and validation) and
     fit the input check in one go: everything that is bundled."""
-    from training.sources import manifest_path
     from training.data import source_name
+    from training.sources import manifest_path
 
     start = time.time()
     missing = [root for root in args.data if not manifest_path(source_name(root), Path(args.manifest_dir)).exists()]
