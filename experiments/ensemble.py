@@ -24,14 +24,15 @@ import numpy as np
 
 from inference.paths import MODELS_DIR
 from inference.pipeline import CARD_FILE, UNET_FILE, mirrored_input
-from inference.preprocessing import classifier_input, softmax
+from inference.postprocessing import softmax
+from inference.preprocessing import classifier_input
 from inference.settings import InferenceSettings
 from training.evaluate import classification_metrics
-from training.validation_choices import fit_temperature
 from training.metrics import expected_calibration_error, negative_log_likelihood
 from training.models import model_file
 from training.sources import Source, load_split_data
 from training.train import predict_square_masks
+from training.validation_choices import fit_temperature
 
 SHOWN = ("accuracy", "macro_f1", "malignant_recall", "benign_vs_malignant_auc", "lesions_called_normal")
 
@@ -80,8 +81,8 @@ def markdown(results: dict) -> str:
         f"{s} accuracy | {s} macro-F1 | {s} B-vs-M AUC | {s} ECE" for s in sources) + " |"
     lines = [header, "|---|" + "---:|" * (1 + 4 * len(sources))]
     for combo, result in results.items():
-        cells = [f"{result['nll']:.3f}"] + [f"{result[s][k]:.3f}" for s in sources for k in
-                                            ("accuracy", "macro_f1", "benign_vs_malignant_auc", "ece_pooled_temperature")]
+        metrics = ("accuracy", "macro_f1", "benign_vs_malignant_auc", "ece_pooled_temperature")
+        cells = [f"{result['nll']:.3f}"] + [f"{result[s][k]:.3f}" for s in sources for k in metrics]
         lines.append(f"| {combo} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -103,14 +104,14 @@ def main() -> None:
     settings = replace(InferenceSettings.from_card(card), temperature=1.0, malignant_threshold=1.0)
     val = load_split_data([Source.open(root) for root in args.data], "val", settings.square_size)
     masks = predict_square_masks(settings, model_file(args.models / UNET_FILE), val.squares)
-    inputs = np.stack([classifier_input(settings, s, m) for s, m in zip(val.squares, masks)])
+    inputs = np.stack([classifier_input(settings, s, m) for s, m in zip(val.squares, masks, strict=True)])
     names = [chr(ord("A") + i) for i in range(len(args.members))]
-    logits = {name: member_logits(path, inputs) for name, path in zip(names, args.members)}
+    logits = {name: member_logits(path, inputs) for name, path in zip(names, args.members, strict=True)}
     results = {combo: scores(values, val.labels, np.array(val.sources))
                for combo, values in combinations(names, logits).items()}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(
-        {"members": dict(zip(names, map(str, args.members))), "results": results}, indent=1) + "\n")
+        {"members": dict(zip(names, map(str, args.members), strict=True)), "results": results}, indent=1) + "\n")
     np.savez_compressed(args.out / "logits.npz", labels=val.labels, sources=np.array(val.sources),
                         **{f"{n}_{view}": logits[n][i] for n in names for i, view in enumerate(("plain", "mirrored"))})
     print(markdown(results))

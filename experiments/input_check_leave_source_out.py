@@ -5,7 +5,8 @@ BUSI's validation scans alone (the rules of `training.input_check.fit`), then BU
 validation scans (another hospital, other scanners) are scored: how many would be flagged
 unfamiliar or refused. The feature model is the bundled one (`models/input_check.tflite`).
 
-    python -m experiments.input_check_leave_source_out --data BUSI BUSBRA --out experiments/results/input_check_leave_source_out
+    python -m experiments.input_check_leave_source_out --data BUSI BUSBRA \
+        --out experiments/results/input_check_leave_source_out
 """
 from __future__ import annotations
 

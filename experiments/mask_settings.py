@@ -47,7 +47,7 @@ def sweep(pipeline: Pipeline, val) -> list[tuple[str, dict]]:
         rows.append((f"threshold {threshold}, confidence {confidence}, {'one blob' if one_blob else 'all blobs'}",
                      scores(steps, val, probabilities, one_blob)))
     mirrored = [pipeline.segment(np.ascontiguousarray(square[:, ::-1]))[:, ::-1] for square in squares]
-    averaged = [(plain + flipped) / 2 for plain, flipped in zip(probabilities, mirrored)]
+    averaged = [(plain + flipped) / 2 for plain, flipped in zip(probabilities, mirrored, strict=True)]
     rows.append(("served settings, map flip-averaged", scores(pipeline, val, averaged, False)))
     return rows
 
@@ -55,7 +55,7 @@ def sweep(pipeline: Pipeline, val) -> list[tuple[str, dict]]:
 def scores(steps: Pipeline, val, probabilities, one_blob: bool) -> dict[str, dict]:
     """Per source: segmentation metrics of `steps`' mask steps on the given probability maps."""
     masks = []
-    for image, probability in zip(val.images, probabilities):
+    for image, probability in zip(val.images, probabilities, strict=True):
         lesion_map = steps.lesion_map(probability)
         masks.append(steps.lesion_mask(most_confident_blob(lesion_map) if one_blob else lesion_map, *image.shape))
     return segmentation_by_source(masks, val)
@@ -71,9 +71,11 @@ def main() -> None:
     print(f"served: threshold {served.mask_threshold}, confidence {served.min_lesion_confidence}, all blobs")
     val = load_split_data([Source.open(root) for root in args.data], "val", served.square_size)
     for name, per_source in sweep(pipeline, val):
-        cells = [f"{source} Dice {m['dice_lesion_images']:.3f}"
-                 + ("" if m["false_lesion_rate_normal"] is None else f", normals outlined {m['false_lesion_rate_normal']:.0%}")
-                 for source, m in per_source.items()]
+        cells = []
+        for source, m in per_source.items():
+            outlined = m["false_lesion_rate_normal"]
+            cells.append(f"{source} Dice {m['dice_lesion_images']:.3f}"
+                         + ("" if outlined is None else f", normals outlined {outlined:.0%}"))
         print(f"{name:45}  " + "; ".join(cells), flush=True)
 
 

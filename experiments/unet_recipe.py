@@ -20,9 +20,9 @@ import numpy as np
 from inference.paths import MODELS_DIR
 from inference.pipeline import UNET_FILE, LiteRTModel, Pipeline
 from inference.settings import InferenceSettings
+from training import models
 from training.__main__ import epochs_argument
 from training.evaluate import segmentation_metrics
-from training import models
 from training.models import keras_runner
 from training.run import EPOCHS, SEED, TrainingRun
 from training.sources import Source, describe, load_split_data
@@ -67,7 +67,8 @@ def main() -> None:
     run = TrainingRun(settings=settings, data=describe(sources), seed=args.seed, epochs=args.epochs)
     unet = train_unet(run, args.out, "unet", (train.squares, train.square_masks), (val.squares, val.square_masks),
                       args.epochs["unet"], args.unet_encoder)
-    results[f"unet_size={args.unet_size}, epochs={args.epochs['unet']}, encoder={args.unet_encoder}"] = score(keras_runner(unet), settings, val)
+    name = f"unet_size={args.unet_size}, epochs={args.epochs['unet']}, encoder={args.unet_encoder}"
+    results[name] = score(keras_runner(unet), settings, val)
     results["wall_time_minutes"] = run.wall_time_minutes
     (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     print(json.dumps(results, indent=1))

@@ -174,8 +174,8 @@ class InputCheck:
         return self.check_gray(to_gray_array(image))
 
     def info(self) -> dict:
-        return {"method": self.settings.method, "neighbours": self.settings.neighbours, "unfamiliar_above": self.settings.unfamiliar_above,
-                "refuse_above": self.settings.refuse_above}
+        return {"method": self.settings.method, "neighbours": self.settings.neighbours,
+                "unfamiliar_above": self.settings.unfamiliar_above, "refuse_above": self.settings.refuse_above}
 
     @classmethod
     def load(cls, models_dir: str | Path = MODELS_DIR, threads: int = 1) -> "InputCheck":

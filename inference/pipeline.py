@@ -18,15 +18,8 @@ import numpy as np
 from PIL import Image
 
 from inference.paths import MODELS_DIR
-from inference.preprocessing import (
-    classifier_input,
-    clean_probability,
-    mask_at,
-    resize_for_model,
-    softmax,
-    to_gray_array,
-    unet_input,
-)
+from inference.postprocessing import clean_probability, mask_at, softmax
+from inference.preprocessing import classifier_input, resize_for_model, to_gray_array, unet_input
 from inference.settings import CLASS_NAMES, InferenceSettings
 from inference.threads import pin_native_threads
 

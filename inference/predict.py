@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = 0
     # disable=None: the bar shows only when stderr is a terminal, not in logs.
     with tqdm(total=len(inputs), unit="scan", file=sys.stderr, disable=None) as progress:
-        for path, outcome in zip(inputs, score_all(inputs, models, args.models, args.workers)):
+        for path, outcome in zip(inputs, score_all(inputs, models, args.models, args.workers), strict=True):
             record = _with_mask(outcome, path, writer)
             failed += "error" in record
             if "error" in record:

@@ -3,13 +3,17 @@
 Export writes every field into `model_card.json`; loading reads every field back and refuses a
 card that lacks one, so the served pipeline never runs on a silent default. A new input kind,
 size or backbone is a change to the card's values (and, for a new kind, one entry in
-`inference.preprocessing`), not to the code that runs the steps.
+`inference.input_kinds`), not to the code that runs the steps.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from inference.input_kinds import CLASSIFIER_INPUTS, UNET_INPUTS
+
 CLASS_NAMES = ("benign", "malignant", "normal")
+# The classifier backbones training builds (training.models); the card names one.
+CLASSIFIER_BACKBONES = ("efficientnet-lite0", "efficientnet-lite2", "efficientnetb3")
 
 
 class ModelCardError(ValueError):
@@ -26,10 +30,10 @@ class InferenceSettings:
 
     square_size: int = 256  # both networks start from the scan resized to this square
     unet_size: int = 224  # the UNet works on a downscaled square; its mask is upsampled back
-    unet_input: str = "gray_pixels"  # a key of preprocessing.UNET_INPUTS
+    unet_input: str = "gray_pixels"  # a key of input_kinds.UNET_INPUTS
     classifier_size: int = 224
-    classifier_input: str = "two_view"  # a key of preprocessing.CLASSIFIER_INPUTS
-    backbone: str = "efficientnet-lite2"  # a key of training.models.CLASSIFIER_BACKBONES
+    classifier_input: str = "two_view"  # a key of input_kinds.CLASSIFIER_INPUTS
+    backbone: str = "efficientnet-lite2"  # one of CLASSIFIER_BACKBONES
     weights: str = "imagenet"  # where the backbones started: "imagenet" or "none" (from scratch)
     mask_threshold: float = 0.5
     # A predicted blob is kept only if it covers at least this share of the square and the UNet
@@ -80,9 +84,7 @@ class InferenceSettings:
         return sections
 
     def check_kinds(self) -> None:
-        """Raise ModelCardError unless both input kinds are ones the preprocessing knows."""
-        from inference.preprocessing import CLASSIFIER_INPUTS, UNET_INPUTS
-
+        """Raise ModelCardError unless both input kinds are ones `inference.input_kinds` knows."""
         for kind, known in ((self.unet_input, UNET_INPUTS), (self.classifier_input, CLASSIFIER_INPUTS)):
             if kind not in known:
                 raise ModelCardError(f"unknown input kind {kind!r}; known: {', '.join(known)}")

@@ -86,7 +86,7 @@ def forward(sd: dict, variant: str, image: np.ndarray) -> np.ndarray:
     x = (image.astype(np.float64).transpose(2, 0, 1) - 127.0) / 128.0
     x = relu6(bn(conv(x, sd["_conv_stem.weight"], 2), sd, "_bn0"))
     index = 0
-    for repeats, stride in zip(STAGE_REPEATS[variant], STAGE_STRIDES):
+    for repeats, stride in zip(STAGE_REPEATS[variant], STAGE_STRIDES, strict=True):
         for r in range(repeats):
             x = block(x, sd, f"_blocks.{index}", stride if r == 0 else 1)
             index += 1

@@ -59,7 +59,8 @@ def served_answers(client, data: Path, keys: list[str]) -> dict[str, dict]:
 def validation_answers(data: Path) -> dict[str, dict]:
     """The bundled models' answers on every validation scan."""
     client = create_app({"TESTING": True, "SECRET_KEY": "fixtures"}).test_client()
-    keys = [row["key"] for row in json.loads((MANIFEST_DIR / "split_manifest_busi.json").read_text())["images"] if row["split"] == "val"]
+    manifest = json.loads((MANIFEST_DIR / "split_manifest_busi.json").read_text())
+    keys = [row["key"] for row in manifest["images"] if row["split"] == "val"]
     return served_answers(client, data, keys)
 
 

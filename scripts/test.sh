@@ -26,5 +26,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
+step "Lint (ruff, configured in pyproject.toml)"
+.venv/bin/ruff check .
+
 step "Tests (the 25 slowest listed at the end)"
 .venv/bin/python -m pytest --durations=25 "$@"

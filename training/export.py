@@ -19,8 +19,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from inference.input_kinds import CLASSIFIER_INPUTS, UNET_INPUTS
 from inference.pipeline import CARD_FILE, CLASSIFIER_FILE, UNET_FILE, LiteRTModel, Pipeline
-from inference.preprocessing import CLASSIFIER_INPUTS, UNET_INPUTS, classifier_input, unet_input
+from inference.preprocessing import classifier_input, unet_input
 from inference.settings import CLASS_NAMES, InferenceSettings
 from training import data
 from training.models import keras_runner
@@ -225,7 +226,7 @@ def leave_a_source_out(run_dir: Path, served: Pipeline, images, labels, names) -
 
 
 def earlier_design_choices(card_path: Path) -> list[dict]:
-    """The validation comparisons behind the recipe (`benchmarks.recipe_table choice`) that the
+    """The validation comparisons behind the recipe (`python -m training record-choice`) that the
     card being replaced recorded: a retrain keeps the evidence for the recipe it follows."""
     return json.loads(card_path.read_text()).get("design_choices", []) if card_path.exists() else []
 

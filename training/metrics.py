@@ -29,7 +29,7 @@ def reliability_bins(probabilities: np.ndarray, labels: np.ndarray, bins: int = 
     correct = probabilities.argmax(axis=1) == labels
     edges = np.linspace(0.0, 1.0, bins + 1)
     rows = []
-    for low, high in zip(edges[:-1], edges[1:]):
+    for low, high in zip(edges[:-1], edges[1:], strict=True):
         in_bin = (confidence > low) & (confidence <= high)
         if in_bin.any():
             rows.append(((low + high) / 2, float(correct[in_bin].mean()), float(confidence[in_bin].mean()),

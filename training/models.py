@@ -15,15 +15,14 @@ import keras
 import tensorflow as tf
 from keras import layers
 
+from inference.input_kinds import CLASSIFIER_INPUTS, UNET_INPUTS
 from inference.pipeline import LiteRTModel
-from inference.preprocessing import CLASSIFIER_INPUTS, UNET_INPUTS
-from inference.settings import CLASS_NAMES, InferenceSettings
+from inference.settings import CLASS_NAMES, CLASSIFIER_BACKBONES, InferenceSettings
 from training.pretrained import build_efficientnet_lite, encoder_endpoints
 
 UNET_ENCODER = "efficientnet-lite0"  # the cheapest ImageNet encoder (4.5 ms at 224 px on 2 cores)
 DECODER_FILTERS = (64, 40, 24, 16)  # decoder blocks at strides 16, 8, 4, 2; the mask is
 # predicted at stride 2 and upsampled bilinearly (a full-size block doubled the step time)
-CLASSIFIER_BACKBONES = ("efficientnet-lite0", "efficientnet-lite2", "efficientnetb3")
 CROP_VIEW_SIZE = 160  # the two-view model shrinks the lesion-centred view to this (cheaper)
 DROPOUT_RATE = 0.3
 L2_WEIGHT = 1e-4
@@ -85,7 +84,7 @@ def build_unet(settings: InferenceSettings, encoder: str = UNET_ENCODER) -> kera
                                        weights=_weights(settings))
     features = keras.Model(backbone.input, encoder_endpoints(backbone), name="encoder")(GrayToRGB(name="rgb")(inputs))
     x = features[-1]
-    for level, (skip, filters) in enumerate(zip(reversed(features[:-1]), DECODER_FILTERS)):
+    for level, (skip, filters) in enumerate(zip(reversed(features[:-1]), DECODER_FILTERS, strict=True)):
         x = layers.UpSampling2D(2, interpolation="bilinear", name=f"up{level}")(x)
         x = layers.Concatenate(name=f"skip{level}")([x, skip])
         x = _conv_block(x, filters, f"dec{level}")
@@ -114,8 +113,6 @@ def _views(inputs, kind: str) -> list:
     """The RGB images the backbone looks at for each input kind (see classifier_input)."""
     if kind == "raw":
         return [GrayToRGB(name="scan_rgb")(inputs)]
-    if kind == "three_channel":
-        return [inputs]
     scan = GrayToRGB(name="scan_rgb")(ChannelSlice(0, 1, name="scan")(inputs))
     crop = ChannelSlice(1, 2, name="lesion_view")(inputs)
     crop = layers.Resizing(CROP_VIEW_SIZE, CROP_VIEW_SIZE, interpolation="bilinear", name="lesion_view_resize")(crop)

@@ -220,7 +220,7 @@ def _materialise(refs, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         if 0 in ref.shape:
             out[name] = np.zeros(ref.shape, flat.dtype.newbyteorder("="))
             continue
-        last = ref.offset + sum((n - 1) * s for n, s in zip(ref.shape, ref.stride))
+        last = ref.offset + sum((n - 1) * s for n, s in zip(ref.shape, ref.stride, strict=True))
         if ref.offset < 0 or min(ref.stride, default=0) < 0 or last >= flat.size:
             raise ValueError(f"{name}: view out of its storage's bounds")
         strides = tuple(s * flat.itemsize for s in ref.stride)
@@ -429,7 +429,7 @@ def assign_state_dict(model: keras.Model, state: dict[str, np.ndarray], variant:
             raise ValueError(f"layer {layer.name} has {len(layer.weights)} weights, expected "
                              f"{len(_torch_sources(layer))}")
         values = []
-        for (suffix, axes), variable in zip(_torch_sources(layer), layer.weights):
+        for (suffix, axes), variable in zip(_torch_sources(layer), layer.weights, strict=True):
             key, tensor = f"{prefix}.{suffix}", state[f"{prefix}.{suffix}"]
             value = tensor.transpose(axes) if tensor.ndim == len(axes) else tensor
             if tuple(value.shape) != tuple(variable.shape):

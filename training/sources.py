@@ -79,7 +79,8 @@ def load_split_data(sources: list[Source], split: str, square_size: int) -> Spli
         parts["true_masks"] += masks
         parts["groups"] += [f"{source.name}:{group_of[s.key]}" for s in samples]
     squares = np.stack([resize_for_model(img, square_size) for img in parts["images"]])
-    square_masks = np.stack([resize_for_model(m.astype(np.uint8) * 255, square_size) > 127 for m in parts["true_masks"]])
+    square_masks = np.stack([resize_for_model(m.astype(np.uint8) * 255, square_size) > 127
+                             for m in parts["true_masks"]])
     labels = np.array([CLASS_NAMES.index(s.label) for s in parts["samples"]], dtype=int)
     return SplitData(squares=squares, square_masks=square_masks, labels=labels, **parts)
 

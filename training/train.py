@@ -17,8 +17,9 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from inference.input_kinds import downscale
 from inference.pipeline import Model, Pipeline
-from inference.preprocessing import classifier_input, downscale, unet_input
+from inference.preprocessing import classifier_input, unet_input
 from inference.settings import CLASS_NAMES, InferenceSettings
 from training import models
 from training.augment import AUGMENTATIONS, build_augmentation
@@ -36,10 +37,10 @@ SCRATCH_LEARNING_RATE = 1e-3  # `--weights none`: one phase, every layer (the ea
 # Fine-tuning trains every layer but the batch norms, whose ImageNet statistics small noisy
 # batches would overwrite (keras-io's EfficientNet fine-tuning example). The earlier recipe
 # (stem and first three stages frozen too, every augmentation, 2 + 8 epochs) saved 40% of a
-# step but scored 0.06 lower validation accuracy on BUSI (benchmarks/classifier_recipe.py).
+# step but scored 0.06 lower validation accuracy on BUSI (experiments/classifier_recipe.py).
 # The classifier skips gamma, speckle and blur (each lowered BUSI's validation accuracy) and
 # brightness/contrast (BUS-BRA, unseen, scored higher without it over three seeds; BUSI the
-# same): reports/recipes/README.md. The UNet trains with every augmentation.
+# same): experiments/results/README.md. The UNet trains with every augmentation.
 FROZEN_PREFIXES: tuple[str, ...] = ()
 CLASSIFIER_LEAVES_OUT = frozenset({"gamma", "speckle", "blur", "brightness_contrast"})
 # The bundled classifier is an ensemble of snapshots of one fine-tuning run (Huang et al., 2017,
@@ -52,11 +53,10 @@ MEMBERS = 3
 @dataclass(frozen=True)
 class FineTuning:
     """What the classifier's fine-tuning leaves frozen and which augmentations it skips
-    (the recipe's defaults; `benchmarks.classifier_recipe` measures the alternatives)."""
+    (the recipe's defaults; `experiments.classifier_recipe` measures the alternatives)."""
 
     frozen_prefixes: tuple[str, ...] = FROZEN_PREFIXES
     leave_out: frozenset[str] = CLASSIFIER_LEAVES_OUT
-    label_smoothing: float = 0.0
 
 
 def recipe() -> dict:
@@ -129,7 +129,7 @@ class AugmentedBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index):
         rows = self.order[index * BATCH_SIZE:(index + 1) * BATCH_SIZE]
-        inputs, targets = zip(*(self._example(i) for i in rows))
+        inputs, targets = zip(*(self._example(i) for i in rows), strict=True)
         return np.stack(inputs), np.stack(targets)
 
     def _example(self, i):
@@ -155,7 +155,8 @@ def _fit(model, batches, validation, epochs: int, run: TrainingRun, run_dir: Pat
         print(f"resuming {name} at epoch {initial_epoch}", flush=True)
     callbacks = [
         keras.callbacks.ModelCheckpoint(last),
-        keras.callbacks.ModelCheckpoint(run_dir / f"{name}_best.keras", monitor=monitor, mode="max", save_best_only=True),
+        keras.callbacks.ModelCheckpoint(run_dir / f"{name}_best.keras", monitor=monitor, mode="max",
+                                        save_best_only=True),
         keras.callbacks.CSVLogger(log, append=True),
         *extra_callbacks,
     ]
@@ -181,7 +182,8 @@ def train_models(run: TrainingRun, run_dir: Path, sources: Sequence[Source], sta
         settings = replace(run.settings, classifier_input="raw") if stage == "baseline" else run.settings
         only = "busi" if stage == "classifier_busi_only" else None
         rows, val_rows = train.where(only), val.where(only)
-        val_inputs = np.stack([classifier_input(settings, s, m) for s, m in zip(val.squares[val_rows], val_masks[val_rows])])
+        val_inputs = np.stack([classifier_input(settings, s, m)
+                               for s, m in zip(val.squares[val_rows], val_masks[val_rows], strict=True)])
         train_classifier(run, run_dir, stage, settings, (train.squares[rows], train_masks[rows]), train.labels[rows],
                          (val_inputs, val.labels[val_rows]))
 
@@ -260,12 +262,12 @@ def _set_backbone_trainable(model: keras.Model, fine_tune: bool, frozen_prefixes
     backbone.trainable = fine_tune
     if fine_tune:
         for layer in backbone.layers:
-            if (keep_batch_norms and isinstance(layer, layers.BatchNormalization)) or layer.name.startswith(frozen_prefixes):
+            batch_norm = isinstance(layer, layers.BatchNormalization)
+            if (keep_batch_norms and batch_norm) or layer.name.startswith(frozen_prefixes):
                 layer.trainable = False
 
 
-def _compile_classifier(model: keras.Model, learning_rate, steps: int, label_smoothing: float,
-                        cycle_steps: int = 0) -> None:
+def _compile_classifier(model: keras.Model, learning_rate, steps: int, cycle_steps: int = 0) -> None:
     """Adam at `learning_rate`: constant (steps 0), one cosine decay over `steps`, or cosine
     cycles of `cycle_steps` restarting at `learning_rate` (the snapshot members' schedule)."""
     if cycle_steps:
@@ -274,7 +276,7 @@ def _compile_classifier(model: keras.Model, learning_rate, steps: int, label_smo
         schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps) if steps else learning_rate
     model.compile(
         optimizer=keras.optimizers.Adam(schedule),
-        loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=label_smoothing),
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True),
         metrics=["accuracy", keras.metrics.F1Score(average="macro", name="macro_f1")],
     )
 
@@ -297,13 +299,13 @@ def train_classifier(run: TrainingRun, run_dir: Path, stage: str, settings: Infe
     pretrained = settings.weights != "none"  # from scratch, a head on random features learns nothing
     if pretrained and not (run_dir / f"{stage}_last.keras").exists():
         _set_backbone_trainable(model, False, fine_tuning.frozen_prefixes)
-        _compile_classifier(model, HEAD_LEARNING_RATE, 0, fine_tuning.label_smoothing)
+        _compile_classifier(model, HEAD_LEARNING_RATE, 0)
         model = _fit(model, batches, val, run.epochs["head"], run, run_dir, f"{stage}_head", "val_macro_f1",
                      class_weight=weights_by_class)
     _set_backbone_trainable(model, True, fine_tuning.frozen_prefixes, keep_batch_norms=pretrained)
     epochs_per_cycle = cycle_epochs(run.epochs["fine_tune"])
     _compile_classifier(model, FINE_TUNE_LEARNING_RATE if pretrained else SCRATCH_LEARNING_RATE,
-                        run.epochs["fine_tune"] * len(batches), fine_tuning.label_smoothing,
+                        run.epochs["fine_tune"] * len(batches),
                         cycle_steps=epochs_per_cycle * len(batches))
     return _fit(model, batches, val, run.epochs["fine_tune"], run, run_dir, stage, "val_macro_f1",
                 [SnapshotMembers(run_dir, stage, epochs_per_cycle)], class_weight=weights_by_class)

@@ -20,7 +20,7 @@ from inference.pipeline import (
     ensemble_probabilities,
     reported_classes,
 )
-from inference.preprocessing import softmax
+from inference.postprocessing import softmax
 from inference.settings import InferenceSettings
 from training.metrics import dice, expected_calibration_error, negative_log_likelihood
 

@@ -14,8 +14,15 @@ from typing import Any, Mapping
 from geopy.extra.rate_limiter import RateLimiter
 
 from app.location.gazetteer import lookup
-from app.location.places import (GeocodeResult, LocationNotFound, OutsideCoverage, fold, parse_coordinates,
-                                 validated_query)
+from app.location.places import (
+    GeocodeResult,
+    LocationNotFound,
+    OutsideCoverage,
+    fold,
+    parse_coordinates,
+    validated_query,
+)
+
 
 def _call_geocoder(geocoder: Any, query: str, **kwargs: Any) -> Any:
     return geocoder.geocode(query, **kwargs)

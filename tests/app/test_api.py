@@ -106,8 +106,8 @@ def test_healthz(client, app):
 def test_unexpected_failure_is_a_plain_json_500(broken_pipeline, post_api, scan_bytes):
     response = post_api(scan_bytes)
     assert response.status_code == 500
-    assert response.get_json() == {"error": {"code": "internal_error",
-                                              "message": "Something went wrong on our side. Please try again in a moment."}}
+    message = "Something went wrong on our side. Please try again in a moment."
+    assert response.get_json() == {"error": {"code": "internal_error", "message": message}}
 
 
 def test_openapi_document_matches_the_response(post_api, scan_bytes):

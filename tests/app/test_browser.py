@@ -118,7 +118,8 @@ def test_flagged_result_headline(app, page, live_url, force_probabilities):
     page.set_input_files("#scan-file", str(SCANS["benign"]))
     page.click("#submit")
     page.wait_for_selector("#headline")
-    assert page.locator("#headline").inner_text() == "Most likely benign (not cancer), but flagged for a doctor's review"
+    headline = "Most likely benign (not cancer), but flagged for a doctor's review"
+    assert page.locator("#headline").inner_text() == headline
     assert f"a {round(100 * threshold)}% chance of cancer is enough to check" in page.locator("#flag-note").inner_text()
     flag_box, scan_box = page.locator("#flag-note").bounding_box(), page.locator("#overlay").bounding_box()
     assert flag_box["y"] + flag_box["height"] <= scan_box["y"]
@@ -442,9 +443,12 @@ def contrast(first: str, second: str) -> float:
 FOCUS_RING = """() => {
     const element = document.activeElement, style = getComputedStyle(element);
     let node = element.parentElement, background = 'rgba(0, 0, 0, 0)';
-    while (node && /rgba\\(.*, 0\\)$/.test(background)) { background = getComputedStyle(node).backgroundColor; node = node.parentElement; }
-    return {tag: element.tagName, id: element.id || element.className, style: style.outlineStyle, width: parseFloat(style.outlineWidth),
-            colour: style.outlineColor, background};
+    while (node && /rgba\\(.*, 0\\)$/.test(background)) {
+        background = getComputedStyle(node).backgroundColor;
+        node = node.parentElement;
+    }
+    return {tag: element.tagName, id: element.id || element.className, style: style.outlineStyle,
+            width: parseFloat(style.outlineWidth), colour: style.outlineColor, background};
 }"""
 
 

@@ -56,7 +56,8 @@ def test_gunicorn_serves_concurrent_predictions(gunicorn_url):
     with ThreadPoolExecutor(6) as pool:
         responses = list(pool.map(predict, range(12)))
     assert [r.status_code for r in responses] == [200] * 12
-    assert len({tuple(sorted(r.json()["probabilities"].items())) for r in responses}) == 1  # same answer from every worker
+    # the same answer from every worker
+    assert len({tuple(sorted(r.json()["probabilities"].items())) for r in responses}) == 1
 
 
 def test_a_form_from_one_worker_posts_to_any_worker(gunicorn_url):

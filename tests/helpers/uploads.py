@@ -18,6 +18,9 @@ from tests.helpers import SCANS
 SCAN = SCANS["malignant"]
 
 
+NOT_ULTRASOUND = (422, "not_ultrasound", "does not look like a breast ultrasound")
+
+
 def encode(image: Image.Image, fmt: str = "PNG", **params) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, fmt, **params)
@@ -106,11 +109,11 @@ BAD_UPLOADS = {
     "16.8 MP header": (lambda: png_claiming_size(4100, 4100), 413, "image_too_large", "16 megapixels"),
     "100 MP header (PIL warns)": (lambda: png_claiming_size(10000, 10000), 413, "image_too_large", "16 megapixels"),
     "400 MP header (PIL refuses)": (lambda: png_claiming_size(20000, 20000), 413, "image_too_large", "16 megapixels"),
-    "colour photo (china)": (lambda: encode(photo("china.jpg"), "JPEG"), 422, "not_ultrasound", "does not look like a breast ultrasound"),
-    "colour photo (flower)": (lambda: encode(photo("flower.jpg"), "JPEG"), 422, "not_ultrasound", "does not look like a breast ultrasound"),
-    "grey-scale photo": (lambda: encode(photo("china.jpg").convert("L"), "PNG"), 422, "not_ultrasound", "does not look like a breast ultrasound"),
-    "text screenshot": (lambda: encode(text_screenshot()), 422, "not_ultrasound", "does not look like a breast ultrasound"),
-    "dark-mode screenshot": (lambda: encode(text_screenshot(dark=True)), 422, "not_ultrasound", "does not look like a breast ultrasound"),
-    "blank black": (lambda: encode(Image.new("L", (400, 300), 0)), 422, "not_ultrasound", "does not look like a breast ultrasound"),
-    "blank white": (lambda: encode(Image.new("L", (400, 300), 255)), 422, "not_ultrasound", "does not look like a breast ultrasound"),
+    "colour photo (china)": (lambda: encode(photo("china.jpg"), "JPEG"), *NOT_ULTRASOUND),
+    "colour photo (flower)": (lambda: encode(photo("flower.jpg"), "JPEG"), *NOT_ULTRASOUND),
+    "grey-scale photo": (lambda: encode(photo("china.jpg").convert("L"), "PNG"), *NOT_ULTRASOUND),
+    "text screenshot": (lambda: encode(text_screenshot()), *NOT_ULTRASOUND),
+    "dark-mode screenshot": (lambda: encode(text_screenshot(dark=True)), *NOT_ULTRASOUND),
+    "blank black": (lambda: encode(Image.new("L", (400, 300), 0)), *NOT_ULTRASOUND),
+    "blank white": (lambda: encode(Image.new("L", (400, 300), 255)), *NOT_ULTRASOUND),
 }

@@ -71,7 +71,8 @@ def reassembled(path: Path, card: dict) -> tuple[str, np.ndarray, np.ndarray]:
     gray = np.asarray(Image.open(path).convert("L"))
     height, width = gray.shape
     side = sizes["square"]
-    square = cv2.resize(gray, (side, side), interpolation=cv2.INTER_AREA if min(gray.shape) >= side else cv2.INTER_LINEAR)
+    shrink = min(gray.shape) >= side
+    square = cv2.resize(gray, (side, side), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
     assert sizes["unet_kind"] == "gray_pixels" and sizes["classifier_kind"] == "two_view", "re-write for this recipe"
     small = cv2.resize(square, (sizes["unet"], sizes["unet"]), interpolation=cv2.INTER_AREA).astype(np.float32)
     probability = cv2.resize(_run(MODELS / "unet.tflite", small[None, ..., None])[..., 0], (side, side),
@@ -84,7 +85,8 @@ def reassembled(path: Path, card: dict) -> tuple[str, np.ndarray, np.ndarray]:
             kept[pixels] = probability[pixels]
     mask = cv2.resize(kept, (width, height), interpolation=cv2.INTER_LINEAR) > 0.5
 
-    inputs = np.dstack([_resize(square, sizes["classifier"]), _resize(_lesion_view(square, kept > 0.5), sizes["classifier"])])[None]
+    lesion_view = _lesion_view(square, kept > 0.5)
+    inputs = np.dstack([_resize(square, sizes["classifier"]), _resize(lesion_view, sizes["classifier"])])[None]
     logits = np.atleast_2d(_run(MODELS / "classifier.tflite", inputs))  # one row per ensemble member
     malignant, threshold = classes.index("malignant"), card["decision"]["malignant_threshold"]
     if card["inference"]["flip_average"]:
@@ -112,7 +114,8 @@ def _calibrated(logits: np.ndarray, card: dict) -> np.ndarray:
 
 def _resize(image: np.ndarray, side: int) -> np.ndarray:
     shrink = image.shape[0] >= side
-    return cv2.resize(image, (side, side), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR).astype(np.float32)
+    interpolation = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+    return cv2.resize(image, (side, side), interpolation=interpolation).astype(np.float32)
 
 
 def _lesion_view(square: np.ndarray, lesion: np.ndarray) -> np.ndarray:

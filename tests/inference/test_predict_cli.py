@@ -92,12 +92,12 @@ def test_a_messy_folder_exits_1_writes_every_other_result_and_overwrites_nothing
 
 def test_refused_inputs_get_the_apis_code_and_message(tmp_path, capsys, post_api):
     folder = tmp_path / "bad"
-    for number, (name, (make, _, _, _)) in enumerate(BAD_UPLOADS.items()):
+    for number, (make, _, _, _) in enumerate(BAD_UPLOADS.values()):
         write(folder / f"{number:02d}.bin", make())
     assert main([str(folder)]) == 2  # every input refused: nothing could be scored
     records = records_of(capsys.readouterr().out)
     assert len(records) == len(BAD_UPLOADS)
-    for record, (name, (make, status, code, _)) in zip(records, BAD_UPLOADS.items()):
+    for record, (name, (make, status, code, _)) in zip(records, BAD_UPLOADS.items(), strict=True):
         response = post_api(make())
         assert response.status_code == status, name
         assert record["error"] == response.get_json()["error"], name
@@ -108,7 +108,7 @@ def test_every_input_scored_exits_0_and_agrees_with_the_pipeline(capsys):
     assert main([str(SCANS["malignant"]), str(SCANS["normal"])]) == 0
     records = records_of(capsys.readouterr().out)
     pipeline = Pipeline.load()
-    for record, path in zip(records, (SCANS["malignant"], SCANS["normal"])):
+    for record, path in zip(records, (SCANS["malignant"], SCANS["normal"]), strict=True):
         with Image.open(path) as image:
             expected = pipeline.predict(image)
         assert record["file"] == str(path)
@@ -139,7 +139,7 @@ def test_workers_give_the_same_records_in_input_order(tmp_path, capsys):
     assert parallel.returncode == 1, parallel.stderr
     together = records_of(parallel.stdout)
     assert [r["file"] for r in together] == [str(p) for p in inputs]
-    for one, other in zip(alone, together):
+    for one, other in zip(alone, together, strict=True):
         assert {k: v for k, v in one.items() if k != "probabilities"} == \
                {k: v for k, v in other.items() if k != "probabilities"}
         assert one.get("probabilities") == pytest.approx(other.get("probabilities"), abs=1e-6)

@@ -4,7 +4,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from inference.preprocessing import MIN_CROP_SIDE, classifier_input, clean_probability, lesion_box, unet_input
+from inference.input_kinds import MIN_CROP_SIDE, lesion_box
+from inference.postprocessing import clean_probability
+from inference.preprocessing import classifier_input, unet_input
 from inference.settings import InferenceSettings
 
 SETTINGS = InferenceSettings()
@@ -58,22 +60,6 @@ def test_unet_input_is_the_downscaled_scan_in_pixels():
     inputs = unet_input(SETTINGS, square)
     assert inputs.shape == (SETTINGS.unet_size, SETTINGS.unet_size, 1) and inputs.dtype == np.float32
     assert np.all(inputs == 180)  # the model scales its input itself
-
-
-def test_classifier_input_channels_are_scan_masked_scan_and_mask():
-    settings = replace(SETTINGS, classifier_input="three_channel")
-    square = np.full((MODEL_SIZE, MODEL_SIZE), 100, dtype=np.uint8)
-    mask = np.zeros((MODEL_SIZE, MODEL_SIZE), dtype=bool)
-    mask[64:128, 64:192] = True  # an eighth of the frame
-    inputs = classifier_input(settings, square, mask)
-    assert inputs.shape == (CLASSIFIER_SIZE, CLASSIFIER_SIZE, 3) and inputs.dtype == np.float32
-    assert np.all(inputs[..., 0] == 100)
-    assert inputs[..., 2].mean() / 255 == pytest.approx(1 / 8, abs=0.005)
-    lesion = inputs[..., 2] > 0
-    assert np.all(inputs[..., 1][lesion] == 100)  # the scan shows through inside the mask
-    assert inputs[0, 0, 1] == 0  # and is dark far from it
-    # the masked channel is widened a little past the mask's edge (margin context)
-    assert (inputs[..., 1] > 0).sum() > lesion.sum()
 
 
 def test_clean_probability_drops_specks_and_unsure_blobs():

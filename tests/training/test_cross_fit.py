@@ -70,7 +70,8 @@ def test_cross_fitting_trains_real_fold_unets_on_tiny_data(tmp_path):
     labels = np.array([0, 1] * 4)
     scans = split_data(squares, masks, [f"g{i}" for i in range(8)], labels)
     run = TrainingRun(replace(SETTINGS, weights="none"), data={}, seed=0, epochs={"unet_fold": 1})
-    predicted = train.cross_fitted_masks(run, tmp_path, scans, split_data(squares[:2], masks[:2], ["a", "b"], labels[:2]))
+    validation = split_data(squares[:2], masks[:2], ["a", "b"], labels[:2])
+    predicted = train.cross_fitted_masks(run, tmp_path, scans, validation)
     assert predicted.shape == masks.shape and predicted.dtype == bool
     folds = np.load(tmp_path / "cross_fitted_masks.npz")["fold"]
     assert sorted(np.bincount(folds)) == [4, 4]

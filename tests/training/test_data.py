@@ -19,7 +19,8 @@ def test_finds_every_image_with_its_masks(tree):
     samples = data.find_samples(tree)
     assert len(samples) == 21
     by_key = {s.key: s for s in samples}
-    assert [p.name for p in by_key["benign/benign (1).png"].mask_paths] == ["benign (1)_mask.png", "benign (1)_mask_1.png"]
+    masks = by_key["benign/benign (1).png"].mask_paths
+    assert [p.name for p in masks] == ["benign (1)_mask.png", "benign (1)_mask_1.png"]
     assert all(s.label == s.key.split("/")[0] for s in samples)
     assert not any("_mask" in s.key for s in samples)
 
@@ -69,7 +70,8 @@ def test_cross_class_duplicates_are_excluded(tree):
     groups = [["benign/benign (5).png", "normal/normal (5).png"]]
     manifest = data.build_manifest(tree, 0)
     labels = {r["key"]: r["label"] for r in manifest["images"]}
-    detected = [[r["key"] for r in manifest["images"] if r["group"] == g] for g in {r["group"] for r in manifest["images"]}]
+    images = manifest["images"]
+    detected = [[r["key"] for r in images if r["group"] == g] for g in {r["group"] for r in images}]
     merged = data.merge_groups(detected, groups)
     split = data.split_groups(merged, labels, 0)
     assert split["benign/benign (5).png"] == split["normal/normal (5).png"] == "excluded"
@@ -106,7 +108,7 @@ def test_busbra_layout_is_recognised_and_its_cases_stay_on_one_side(tmp_path):
         manifest = data.build_manifest(root, seed)
         assert manifest["source"] == "busbra"
         split_of_case = {}
-        for row, sample in zip(manifest["images"], samples):
+        for row, sample in zip(manifest["images"], samples, strict=True):
             assert row["key"] == sample.key
             split_of_case.setdefault(sample.case, set()).add(row["split"])
         assert all(len(splits) == 1 for splits in split_of_case.values())

@@ -42,50 +42,37 @@ def check() -> InputCheck:
     return InputCheck.load(MODELS_DIR)
 
 
-def post(client, data: bytes, name: str = "upload.png"):
-    import io
-
-    return client.post("/api/v1/predict", data={"image": (io.BytesIO(data), name)},
-                       content_type="multipart/form-data")
-
-
 # --- the served check on real inputs ---------------------------------------------------------
 
-def test_grace_hopper_photo_is_refused_with_422(client):
-    response = post(client, GRACE_HOPPER.read_bytes(), "grace_hopper.jpg")
+def test_grace_hopper_photo_is_refused_with_422(post_api):
+    response = post_api(GRACE_HOPPER.read_bytes(), "grace_hopper.jpg")
     assert response.status_code == 422
     assert response.get_json()["error"]["code"] == "not_ultrasound"
     assert NOT_ULTRASOUND in response.get_json()["error"]["message"]
 
 
-def test_grace_hopper_in_grey_is_refused_too(client):
+def test_grace_hopper_in_grey_is_refused_too(post_api):
     with Image.open(GRACE_HOPPER) as photo:
-        response = post(client, encode(photo.convert("L")))
+        response = post_api(encode(photo.convert("L")))
     assert response.status_code == 422
     assert response.get_json()["error"]["code"] == "not_ultrasound"
 
 
-def test_dark_text_screenshot_is_refused_with_422(client):
-    response = post(client, encode(dark_text_screenshot()))
+def test_dark_text_screenshot_is_refused_with_422(post_api):
+    response = post_api(encode(dark_text_screenshot()))
     assert response.status_code == 422
     assert NOT_ULTRASOUND in response.get_json()["error"]["message"]
 
 
-def test_page_refuses_with_the_same_message(client):
-    import io
-    import re
-
-    page = client.get("/").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    response = client.post("/analyse", data={"csrf_token": token, "image": (io.BytesIO(GRACE_HOPPER.read_bytes()), "p.jpg")},
-                           content_type="multipart/form-data")
+def test_page_refuses_with_the_same_message(submit_form):
+    response = submit_form(GRACE_HOPPER.read_bytes(), "p.jpg")
     assert response.status_code == 422
     assert NOT_ULTRASOUND in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("name", sorted(SCANS))
-def test_development_busi_scans_are_accepted(client, name):
-    response = post(client, SCANS[name].read_bytes())
+def test_development_busi_scans_are_accepted(post_api, name):
+    response = post_api(SCANS[name].read_bytes())
     assert response.status_code == 200, response.get_json()
     check = response.get_json()["input_check"]
     assert check["verdict"] == ACCEPTED
@@ -120,23 +107,18 @@ def test_blank_and_noise_images_are_refused(check):
         assert check.check(Image.fromarray(array.astype(np.uint8))).refused
 
 
-def test_unfamiliar_scans_are_answered_and_flagged(app, client, monkeypatch):
+def test_unfamiliar_scans_are_answered_and_flagged(app, post_api, submit_form, monkeypatch):
     """Between the thresholds: answered, with the verdict in the API and the warning on the page."""
     import dataclasses
-    import io
-    import re
 
     check = app.extensions["input_check"]
     score = check.check(Image.open(SCANS["malignant"])).score
     lowered = dataclasses.replace(check.settings, unfamiliar_above=score / 2, refuse_above=score * 2)
     monkeypatch.setattr(check, "settings", lowered)
-    response = post(client, SCANS["malignant"].read_bytes())
+    response = post_api(SCANS["malignant"].read_bytes())
     assert response.status_code == 200
     assert response.get_json()["input_check"]["verdict"] == UNFAMILIAR
-    page = client.get("/").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    html = client.post("/analyse", data={"csrf_token": token, "image": (io.BytesIO(SCANS["malignant"].read_bytes()), "s.png")},
-                       content_type="multipart/form-data").get_data(as_text=True)
+    html = submit_form(SCANS["malignant"].read_bytes()).get_data(as_text=True)
     assert 'id="unfamiliar-note"' in html and "unlike those the model learnt from" in html
 
 

@@ -203,21 +203,22 @@ def test_missed_lesion_metrics_classify_lesion_scans_with_an_empty_mask():
     from inference.settings import InferenceSettings
     from training.evaluate import missed_lesion_metrics
 
-    seen_masks = []
+    whole_scan_lesion_views = []
 
     def classifier(batch):
-        """Normal when the mask channel is empty, unless the scan is bright: then malignant."""
-        seen_masks.append(batch[0, ..., 2].max())
+        """Normal, unless the scan is bright: then malignant."""
+        whole_scan_lesion_views.append(np.array_equal(batch[0, ..., 0], batch[0, ..., 1]))
         return np.array([0.0, 4.0, 0.0]) if batch[0, ..., 0].mean() > 128 else np.array([0.0, 0.0, 4.0])
 
     pipeline = Pipeline(segmenter=None, classifier=classifier,
-                        settings=InferenceSettings(classifier_input="three_channel", classifier_size=192,
+                        settings=InferenceSettings(classifier_input="two_view", classifier_size=192,
                                                    flip_average=False, malignant_threshold=1.0))
     bright, dark = np.full((40, 50), 200, np.uint8), np.full((40, 50), 30, np.uint8)
     labels = np.array([1, 1, 0, 2])  # malignant (bright), malignant (dark), benign (dark), normal
     metrics = missed_lesion_metrics(pipeline, [bright, dark, dark, bright], labels)
     assert metrics == {"lesion_scans": 3, "called_normal": pytest.approx(2 / 3), "cancers_flagged": 0.5}
-    assert seen_masks == [0.0, 0.0, 0.0]  # the normal scan is skipped; every mask channel was empty
+    # the normal scan is skipped; with every mask emptied, the lesion view is the whole scan
+    assert whole_scan_lesion_views == [True, True, True]
     assert missed_lesion_metrics(pipeline, [bright], np.array([2])) is None  # no lesion scan, nothing to say
 
 

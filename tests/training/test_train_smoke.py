@@ -11,7 +11,8 @@ from tests.helpers.synthetic_busi import make_busbra_tree, make_tree
 pytestmark = pytest.mark.slow
 # A validation comparison an earlier card recorded (python -m training record-choice).
 EARLIER_CHOICE = {"question": "Which input?", "chosen": "two views", "why": "Best on validation.",
-                  "recipes": {"two views": {"folder": "f", "seeds": ["1"], "metrics": {"busi": {"accuracy": [0.5, 0.0]}}}}}
+                  "recipes": {"two views": {"folder": "f", "seeds": ["1"],
+                                            "metrics": {"busi": {"accuracy": [0.5, 0.0]}}}}}
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +83,8 @@ def test_evaluate_writes_a_report_per_source(exported, source):
     if source == "busi":
         assert metrics["trained_on_busi_alone"]["n"] == metrics["classification"]["n"]
     assert 0 <= metrics["caveats"]["with_caveat"] <= 1 and len(metrics["ensemble_members"]["members"]) == 2
+    card = json.loads((root / "models" / "model_card.json").read_text())
+    assert card["metrics"][f"{source}_test"]["classification"] == metrics["classification"]
 
 
 def test_export_serves_an_ensemble_in_the_precision_validation_chose(exported):
@@ -97,8 +100,6 @@ def test_export_serves_an_ensemble_in_the_precision_validation_chose(exported):
     assert decision["uncertain_below"] in [row["uncertain_below"] for row in decision["uncertain_levels_on_validation"]]
     readme = (root / "models" / "README.md").read_text()
     assert "## Ensemble, caveats and precision" in readme and "Leave a source out" in readme
-    card = json.loads((root / "models" / "model_card.json").read_text())
-    assert card["metrics"][f"{source}_test"]["classification"] == metrics["classification"]
 
 
 def test_training_resumes_and_checkpoints_what_validation_scored(tmp_path):

@@ -150,7 +150,8 @@ def ceil4(value: float) -> float:
     return math.ceil(value * 1e4) / 1e4
 
 
-def fit_input_check(models_dir: Path, sources: list[Source], float16: bool = True, neighbours: int = NEIGHBOURS) -> dict:
+def fit_input_check(models_dir: Path, sources: list[Source], float16: bool = True,
+                    neighbours: int = NEIGHBOURS) -> dict:
     """Export both precisions, extract, fit, choose thresholds and the precision, and write the
     card section; returns the section."""
     from inference.preprocessing import to_gray_array
@@ -184,8 +185,8 @@ def fit_input_check(models_dir: Path, sources: list[Source], float16: bool = Tru
         "description": ("Mean cosine distance of the upload's ImageNet EfficientNet-Lite0 features "
                         f"(average-pooled, {precision} LiteRT) to its {neighbours} "
                         "nearest training scans of every source. "
-                        f"Refused above refuse_above ({UNSEEN_SCANNER_MARGIN} times the distance that refuses at most 1% "
-                        "of each source's validation scans, a margin for scanners not in the data), "
+                        f"Refused above refuse_above ({UNSEEN_SCANNER_MARGIN} times the distance that refuses "
+                        "at most 1% of each source's validation scans, a margin for scanners not in the data), "
                         "answered but flagged unfamiliar above unfamiliar_above "
                         f"(largest per-source {UNFAMILIAR_QUANTILE:.1%} validation quantile)."),
         "feature_model_bytes": feature_path.stat().st_size,

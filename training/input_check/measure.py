@@ -73,19 +73,23 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     args = parser.parse_args(argv)
     check = InputCheck.load(args.models)
-    print(f"thresholds: unfamiliar above {check.settings.unfamiliar_above}, refused above {check.settings.refuse_above}")
+    print(f"thresholds: unfamiliar above {check.settings.unfamiliar_above}, "
+          f"refused above {check.settings.refuse_above}")
     scans, latencies = measure_sources(check, args.data)
     print("\nreal scans                scans  refused        unfamiliar     score median / max")
     for name, r in scans.items():
         print(f"{name:24s} {r['scans']:6d}  {r['refused']:3d} ({r['refused'] / r['scans']:6.1%})  "
-              f"{r['unfamiliar']:3d} ({r['unfamiliar'] / r['scans']:6.1%})  {r['score_median']:.4f} / {r['score_max']:.4f}")
+              f"{r['unfamiliar']:3d} ({r['unfamiliar'] / r['scans']:6.1%})  "
+              f"{r['score_median']:.4f} / {r['score_max']:.4f}")
     negatives, let_through = measure_non_ultrasound(check)
     print("\nnon-ultrasound           images  refused        lowest score")
     for name, r in negatives.items():
-        print(f"{name:24s} {r['images']:6d}  {r['refused']:3d} ({r['refused'] / r['images']:6.1%})  {r['score_min']:.4f}")
+        print(f"{name:24s} {r['images']:6d}  {r['refused']:3d} ({r['refused'] / r['images']:6.1%})  "
+              f"{r['score_min']:.4f}")
     for item in let_through:
         print(f"  not refused: {item}")
-    latency = {"median_ms": round(float(np.median(latencies)), 1), "p95_ms": round(float(np.percentile(latencies, 95)), 1)}
+    latency = {"median_ms": round(float(np.median(latencies)), 1),
+               "p95_ms": round(float(np.percentile(latencies, 95)), 1)}
     print(f"\ninput check per upload (features + score, 1 LiteRT thread): median {latency['median_ms']} ms, "
           f"p95 {latency['p95_ms']} ms over {len(latencies)} scans")
     if args.json:

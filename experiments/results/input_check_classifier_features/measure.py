@@ -16,9 +16,9 @@ from inference.input_check import Reference
 from inference.paths import BUSBRA_DIR, BUSI_DIR
 from inference.pipeline import Pipeline
 from inference.preprocessing import classifier_input, to_gray_array
-from training.input_check.non_ultrasound import build
 from training import data
 from training.input_check.fit import NEIGHBOURS, choose_thresholds
+from training.input_check.non_ultrasound import build
 from training.sources import Source
 
 pipe = Pipeline.load("models")

@@ -7,12 +7,13 @@ and threshold rule as `training.input_check`, on the bundled `models/unet.tflite
 """
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
+
 from inference.input_check import Reference
 from inference.pipeline import Pipeline
 from inference.preprocessing import to_gray_array, unet_input
-from training.input_check.non_ultrasound import build
 from training import data
 from training.input_check.fit import choose_thresholds
+from training.input_check.non_ultrasound import build
 from training.sources import Source
 
 pipe = Pipeline.load("models")
@@ -22,7 +23,8 @@ inp = it.get_input_details()[0]["index"]
 top = [t["index"] for t in it.get_tensor_details() if "top_activation" in t["name"] and len(t["shape"]) == 4][0]
 
 def feats(gray):
-    it.set_tensor(inp, unet_input(pipe.settings, pipe.square(gray))[None].astype(np.float32)); it.invoke()
+    it.set_tensor(inp, unet_input(pipe.settings, pipe.square(gray))[None].astype(np.float32))
+    it.invoke()
     return it.get_tensor(top)[0].mean(axis=(0, 1))
 
 def split_feats(source, split):
@@ -38,7 +40,8 @@ unfamiliar, refuse = choose_thresholds(val)
 print(f"unfamiliar above {unfamiliar:.4f}, refuse above {refuse:.4f}")
 for name in val:
     for split, sc in (("val", val[name]), ("test", test[name])):
-        print(f"{name} {split}: n {len(sc)} refused {(sc > refuse).sum()} unfamiliar {((sc > unfamiliar) & (sc <= refuse)).sum()} median {np.median(sc):.4f} max {sc.max():.4f}")
+        print(f"{name} {split}: n {len(sc)} refused {(sc > refuse).sum()} "
+              f"unfamiliar {((sc > unfamiliar) & (sc <= refuse)).sum()} median {np.median(sc):.4f} max {sc.max():.4f}")
 non = [(c, n, ref.scores(feats(to_gray_array(im))[None])[0]) for c, n, im in build()]
 scores = np.array([s for _, _, s in non])
 print(f"non-ultrasound: {len(non)} images, refused {(scores > refuse).sum()}, lowest {scores.min():.4f}")
