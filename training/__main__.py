@@ -13,7 +13,7 @@ from pathlib import Path
 from inference.input_kinds import CLASSIFIER_INPUTS
 from inference.paths import MANIFEST_DIR, MODELS_DIR, REPO_ROOT
 from inference.settings import CLASSIFIER_BACKBONES, InferenceSettings
-from training.run import EPOCHS, SEED
+from training.run import EPOCHS, MEMBERS, SEED
 
 
 def epochs_argument(text: str) -> dict[str, int]:
@@ -54,7 +54,8 @@ def cmd_train(args):
     sources = _sources(args)
     run = TrainingRun(
         settings=InferenceSettings(backbone=args.backbone, weights=args.weights, classifier_input=args.kind),
-        data=describe(sources), seed=args.seed, epochs=args.epochs, recipe=train.recipe())
+        data=describe(sources), seed=args.seed, epochs=args.epochs,
+        recipe={**train.recipe(), "classifier_members": args.members})
     train.train_models(run, Path(args.run_dir), sources, args.stages)
 
 
@@ -139,6 +140,9 @@ def main(argv=None):
                         choices=["classifier", "baseline", "classifier_busi_only"],
                         help="classifiers to train after the UNet (baseline: raw scans, not bundled); "
                              "none: only the UNets and the cross-fitted masks")
+    common.add_argument("--members", type=int, default=MEMBERS,
+                        help="classifier ensemble members: snapshots of one fine-tuning run in that many cosine cycles "
+                             "(1, the bundled recipe: one run, its best checkpoint)")
     common.add_argument("--split", default="test", choices=["val", "test"], help="split to evaluate")
     common.add_argument("--float32", action="store_true", help="input-check: float32 feature model (default float16)")
     for name, func in [("split", cmd_split), ("train", cmd_train), ("export", cmd_export),

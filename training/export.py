@@ -35,6 +35,7 @@ from training.validation_choices import (
     ValidationScans,
     calibrate,
     caveat_figures,
+    choose_mirror_margin,
     choose_normal_rule,
     choose_uncertain_below,
     fit_temperature,
@@ -140,11 +141,11 @@ def export_models(run_dir: Path, models_dir: Path, sources: list[Source]) -> dic
     if run.data != describe(sources):
         raise ValueError(f"{run_dir} was trained on other data or splits than the manifests given to export")
     models_dir.mkdir(parents=True, exist_ok=True)
-    # The ensemble's members replace the mirror pass (the same cost, and evidence of their own).
-    settings = replace(run.settings, flip_average=False)
+    members = [keras.models.load_model(path, compile=False) for path in member_paths(run_dir, "classifier")]
+    # An ensemble's members replace the mirror pass (the same cost, and evidence of their own).
+    settings = replace(run.settings, flip_average=len(members) == 1)
     keras_models = {"unet": keras.models.load_model(run_dir / "unet_best.keras", compile=False),
-                    "classifier": ensemble_model([keras.models.load_model(path, compile=False)
-                                                  for path in member_paths(run_dir, "classifier")])}
+                    "classifier": ensemble_model(members) if len(members) > 1 else members[0]}
     variants = run_dir / "export"
     float32 = {name: variants / f"{name}_float32.tflite" for name in keras_models}
     int8 = {name: variants / f"{name}_int8.tflite" for name in keras_models}
@@ -166,11 +167,19 @@ def export_models(run_dir: Path, models_dir: Path, sources: list[Source]) -> dic
         labels += [CLASS_NAMES.index(s.label) for s in samples]
         names += [source.name] * len(samples)
 
-    def scans_with(unet: Path, classifier: Path) -> ValidationScans:
-        return validation_scans(Pipeline(litert[unet], litert[classifier], settings), images, masks, labels, names)
+    def scans_with(unet: Path, classifier: Path, how: InferenceSettings | None = None) -> ValidationScans:
+        pipeline = Pipeline(litert[unet], litert[classifier], how or settings)
+        return validation_scans(pipeline, images, masks, labels, names)
 
+    # a single classifier is calibrated on flip averaging for every scan (mirror_margin 1.0), then
+    # the mirror pass is kept only where it can change a decision
     reference = scans_with(float32["unet"], float32["classifier"])
     settings = calibrate(settings, reference.logits, np.array(labels))
+    mirror_pass = None
+    if settings.flip_average:
+        first_pass = scans_with(float32["unet"], float32["classifier"], replace(settings, flip_average=False))
+        settings, mirror_pass = choose_mirror_margin(settings, first_pass.logits, reference.logits)
+        reference = scans_with(float32["unet"], float32["classifier"])
     settings, _ = choose_normal_rule(settings, reference)
     precision = {"rules": INT8_RULES}
     precision["unet"] = int8_comparison(settings, reference, scans_with(int8["unet"], float32["classifier"]))
@@ -194,6 +203,7 @@ def export_models(run_dir: Path, models_dir: Path, sources: list[Source]) -> dic
                          "classifier": "int8" if classifier == int8["classifier"] else "float32",
                          "comparison_on_validation": precision,
                          "representative_training_scans": int(len(representative["unet"]))}
+    card["inference"]["mirror_pass_on_validation"] = mirror_pass
     card["ensemble"] = {"members": int(reference.logits.shape[1]),
                         "validation": member_figures(settings, served),
                         "leave_a_source_out": leave_a_source_out(run_dir, served_pipeline, images, labels, names)}

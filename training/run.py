@@ -15,6 +15,7 @@ RUN_FILE = "run.json"
 # training masks; its IoU levels off by then), the classifier's head alone, then fine-tuning.
 EPOCHS = {"unet": 10, "unet_fold": 6, "head": 3, "fine_tune": 12}
 SEED = 20261124
+MEMBERS = 1  # classifier ensemble members (training.train: snapshots; 1 is the bundled recipe)
 
 
 @dataclass

@@ -213,3 +213,26 @@ def int8_comparison(settings: InferenceSettings, reference: ValidationScans, can
                  and f["max_probability_difference"] <= INT8_RULES["max_probability_difference"]
                  for f in per_source.values())
     return {"per_source": per_source, "int8_served": passes}
+
+
+MIRROR_MARGINS = tuple(round(0.05 * step, 2) for step in range(1, 21))  # 0.05 ... 1.0 (always)
+
+
+def choose_mirror_margin(settings: InferenceSettings, first_pass: np.ndarray,
+                         averaged: np.ndarray) -> tuple[InferenceSettings, dict]:
+    """The settings with the smallest `mirror_margin` at which running the mirror pass only near
+    a decision boundary gives every validation scan the decision that always averaging gives,
+    and how often that margin runs the mirror pass. `first_pass` and `averaged` are the
+    validation logits (scans, members, classes) without and with flip averaging, under
+    calibrated `settings` (a single classifier's: an ensemble's members replace the mirror pass)."""
+    def decided(candidate: InferenceSettings, logits: np.ndarray) -> np.ndarray:
+        return reported_classes(ensemble_probabilities(logits, candidate.temperature), candidate.malignant_threshold)
+
+    always = decided(settings, averaged)
+    for margin in MIRROR_MARGINS:
+        candidate = Pipeline(None, None, replace(settings, mirror_margin=margin))
+        mirrored = np.array([candidate.needs_mirror_pass(candidate.probabilities(row)) for row in first_pass])
+        served = np.where(mirrored[:, None, None], averaged, first_pass)
+        if np.array_equal(decided(candidate.settings, served), always):
+            return candidate.settings, {"scans": len(first_pass), "mirror_pass_share": float(mirrored.mean())}
+    raise AssertionError("a margin of 1.0 always runs the mirror pass")

@@ -104,7 +104,8 @@ def test_fine_tuning_saves_one_member_per_learning_rate_cycle(tmp_path):
     rng = np.random.default_rng(0)
     squares = rng.integers(0, 256, (6, settings.square_size, settings.square_size), dtype=np.uint8)
     labels = np.array([0, 1, 2] * 2)
-    run = TrainingRun(settings, data={}, seed=0, epochs={"head": 1, "fine_tune": 6})
+    run = TrainingRun(settings, data={}, seed=0, epochs={"head": 1, "fine_tune": 6},
+                      recipe={"classifier_members": 3})
     val_inputs = np.stack([classifier_input(settings, s, np.zeros_like(s, bool)) for s in squares])
     train.train_classifier(run, tmp_path, "classifier", settings, (squares, np.zeros(squares.shape, bool)), labels,
                            (val_inputs, labels))

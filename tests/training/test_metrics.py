@@ -198,6 +198,23 @@ def test_int8_is_served_only_within_every_rule():
     assert not int8_comparison(settings, reference, worse)["int8_served"]
 
 
+def test_mirror_margin_is_the_smallest_that_keeps_every_averaged_decision():
+    from inference.settings import InferenceSettings
+    from training.validation_choices import choose_mirror_margin
+
+    settings = InferenceSettings(temperature=1.0, malignant_threshold=1.0)
+    # scan 0 is sure (benign 0.9); scan 1's first pass says benign 0.60 vs malignant 0.38 (a 0.22
+    # gap), its average with the mirror pass says malignant: only a margin >= 0.22 keeps that
+    first_pass = np.log([[[0.9, 0.05, 0.05]], [[0.6, 0.38, 0.02]]])
+    averaged = np.log([[[0.8, 0.1, 0.1]], [[0.4, 0.55, 0.05]]])
+    chosen, mirror_pass = choose_mirror_margin(settings, first_pass, averaged)
+    assert chosen.mirror_margin == pytest.approx(0.25)
+    assert mirror_pass == {"scans": 2, "mirror_pass_share": 0.5}
+    assert (chosen.temperature, chosen.malignant_threshold) == (1.0, 1.0)
+    same = choose_mirror_margin(settings, first_pass, first_pass)[0]
+    assert same.mirror_margin == pytest.approx(0.05)  # nothing to change: the smallest on the grid
+
+
 def test_missed_lesion_metrics_classify_lesion_scans_with_an_empty_mask():
     from inference.pipeline import Pipeline
     from inference.settings import InferenceSettings

@@ -25,8 +25,8 @@ def exported(tmp_path_factory):
     common = ["--data", str(tree), str(busbra), "--manifest-dir", str(root), "--run-dir", str(root / "run"),
               "--models", str(root / "models"), "--report-dir", str(root / "report")]
     main(["split", *common, "--seed", "1"])
-    # two fine-tuning epochs: two one-epoch cycles, so a two-member ensemble
-    main(["train", *common, "--epochs", "unet=1,unet_fold=1,head=1,fine_tune=2",
+    # two fine-tuning epochs in two one-epoch cycles: a two-member ensemble
+    main(["train", *common, "--epochs", "unet=1,unet_fold=1,head=1,fine_tune=2", "--members", "2",
           "--stages", "classifier", "classifier_busi_only"])
     (root / "models").mkdir()
     (root / "models" / "model_card.json").write_text(json.dumps({"design_choices": [EARLIER_CHOICE]}))
