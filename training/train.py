@@ -302,9 +302,11 @@ def train_classifier(run: TrainingRun, run_dir: Path, stage: str, settings: Infe
         model = _fit(model, batches, val, run.epochs["head"], run, run_dir, f"{stage}_head", "val_macro_f1",
                      class_weight=weights_by_class)
     _set_backbone_trainable(model, True, fine_tuning.frozen_prefixes, keep_batch_norms=pretrained)
-    epochs_per_cycle = cycle_epochs(run.epochs["fine_tune"])
+    members = run.recipe.get("classifier_members", MEMBERS)
+    epochs_per_cycle = cycle_epochs(run.epochs["fine_tune"], members)
+    snapshots = [SnapshotMembers(run_dir, stage, epochs_per_cycle, members)] if members > 1 else []
     _compile_classifier(model, FINE_TUNE_LEARNING_RATE if pretrained else SCRATCH_LEARNING_RATE,
                         run.epochs["fine_tune"] * len(batches),
-                        cycle_steps=epochs_per_cycle * len(batches))
+                        cycle_steps=epochs_per_cycle * len(batches) if snapshots else 0)
     return _fit(model, batches, val, run.epochs["fine_tune"], run, run_dir, stage, "val_macro_f1",
-                [SnapshotMembers(run_dir, stage, epochs_per_cycle)], class_weight=weights_by_class)
+                snapshots, class_weight=weights_by_class)
