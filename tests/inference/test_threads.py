@@ -42,11 +42,11 @@ def cpu_by_thread():
     return {t.id: t.user_time + t.system_time for t in psutil.Process().threads()}
 
 score_all()  # warm-up: the first calls plan the graphs and start whatever threads will run
+caller = threading.get_native_id()
 before = cpu_by_thread()
-for _ in range(5):
+while cpu_by_thread()[caller] - before[caller] < 0.5:  # enough scoring to see any other thread's share
     score_all()
 after = cpu_by_thread()
-caller = threading.get_native_id()
 others = [cpu - before.get(thread, 0.0) for thread, cpu in after.items() if thread != caller]
 print(json.dumps({"caller": after[caller] - before[caller], "others": others}))
 """
@@ -61,5 +61,5 @@ def test_scoring_scans_burns_cpu_in_the_calling_thread_only(models):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     cpu = json.loads(result.stdout.strip().splitlines()[-1])
-    assert cpu["caller"] > 0.1  # 5 rounds of 4 scans: the measurement saw the scoring
+    assert cpu["caller"] >= 0.5  # the measurement saw the scoring
     assert sum(cpu["others"]) < 0.05 * cpu["caller"], cpu
