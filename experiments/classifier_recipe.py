@@ -90,10 +90,10 @@ def main() -> None:
     results = []
     for seed in args.seeds:
         run = TrainingRun(settings=settings, data=describe(sources), seed=seed, epochs=args.epochs,
-                          recipe=models.recipe())
-        model = train_classifier(run, args.out / f"seed{seed}", "classifier", settings,
-                                 (train.squares[rows], train_masks[rows]), train.labels[rows],
-                                 (val_inputs[val_rows], val.labels[val_rows]), fine_tuning)
+                          recipe={**models.recipe(), "classifier_members": 1})
+        [model] = train_classifier(run, args.out / f"seed{seed}", "classifier", settings,
+                                   (train.squares[rows], train_masks[rows]), train.labels[rows],
+                                   (val_inputs[val_rows], val.labels[val_rows]), fine_tuning)
         results.append(score(model, settings, val, val_masks))
         print(f"seed {seed}:", json.dumps({s: {k: round(m[k], 3) for k in METRICS if m[k] is not None}
                                            for s, m in results[-1].items()}), flush=True)

@@ -135,14 +135,14 @@ def main(argv=None):
     common.add_argument("--kind", default=InferenceSettings.classifier_input, choices=list(CLASSIFIER_INPUTS),
                         help="how the classifier sees the scan and the UNet's mask")
     common.add_argument("--epochs", type=epochs_argument, default=dict(EPOCHS),
-                        help="change epochs of the recipe, e.g. unet=10,unet_fold=6,head=3,fine_tune=12")
+                        help="change epochs of the recipe, e.g. unet=10,unet_fold=6,head=3,fine_tune=4")
     common.add_argument("--stages", nargs="*", default=["classifier", "classifier_busi_only"],
                         choices=["classifier", "baseline", "classifier_busi_only"],
                         help="classifiers to train after the UNet (baseline: raw scans, not bundled); "
                              "none: only the UNets and the cross-fitted masks")
     common.add_argument("--members", type=int, default=MEMBERS,
-                        help="classifier ensemble members: snapshots of one fine-tuning run in that many cosine cycles "
-                             "(1, the bundled recipe: one run, its best checkpoint)")
+                        help="classifier ensemble members, each fine-tuned with its own seed after a shared head phase "
+                             "(1: a single classifier)")
     common.add_argument("--split", default="test", choices=["val", "test"], help="split to evaluate")
     common.add_argument("--float32", action="store_true", help="input-check: float32 feature model (default float16)")
     for name, func in [("split", cmd_split), ("train", cmd_train), ("export", cmd_export),

@@ -80,7 +80,7 @@ def test_from_scratch_training_skips_the_head_phase(tmp_path):
     rng = np.random.default_rng(0)
     squares = rng.integers(0, 256, (6, settings.square_size, settings.square_size), dtype=np.uint8)
     labels = np.array([0, 1, 2] * 2)
-    run = TrainingRun(settings, data={}, seed=0, epochs={"head": 1, "fine_tune": 1})
+    run = TrainingRun(settings, data={}, seed=0, epochs={"head": 1, "fine_tune": 1}, recipe={"classifier_members": 1})
     val_inputs = np.stack([classifier_input(settings, s, np.zeros_like(s, bool)) for s in squares])
     train.train_classifier(run, tmp_path, "classifier", settings, (squares, np.zeros(squares.shape, bool)), labels,
                            (val_inputs, labels))
@@ -90,30 +90,36 @@ def test_from_scratch_training_skips_the_head_phase(tmp_path):
 
 
 @pytest.mark.slow
-def test_fine_tuning_saves_one_member_per_learning_rate_cycle(tmp_path):
-    """Six fine-tuning epochs in three cycles: a member after epochs 2, 4 and 6, each a model
-    that loads, and the learning rate back at its peak at the start of each cycle."""
+def test_each_member_is_fine_tuned_from_the_shared_head_with_its_own_seed(tmp_path):
+    """Three members: one head phase, three fine-tunings that each load, start from the same head
+    and end apart (their own seeds); a second call resumes and trains nothing again."""
     import keras
     import numpy as np
 
     from inference.preprocessing import classifier_input
     from training.run import TrainingRun
 
-    settings = InferenceSettings(backbone="efficientnet-lite0", weights="none", classifier_size=64,
+    settings = InferenceSettings(backbone="efficientnet-lite0", weights="imagenet", classifier_size=64,
                                  classifier_input="raw")
     rng = np.random.default_rng(0)
     squares = rng.integers(0, 256, (6, settings.square_size, settings.square_size), dtype=np.uint8)
     labels = np.array([0, 1, 2] * 2)
-    run = TrainingRun(settings, data={}, seed=0, epochs={"head": 1, "fine_tune": 6},
-                      recipe={"classifier_members": 3})
+    run = TrainingRun(settings, data={}, seed=0, epochs={"head": 1, "fine_tune": 1}, recipe={"classifier_members": 3})
     val_inputs = np.stack([classifier_input(settings, s, np.zeros_like(s, bool)) for s in squares])
-    train.train_classifier(run, tmp_path, "classifier", settings, (squares, np.zeros(squares.shape, bool)), labels,
-                           (val_inputs, labels))
+
+    def train_members():
+        return train.train_classifier(run, tmp_path, "classifier", settings, (squares, np.zeros(squares.shape, bool)),
+                                      labels, (val_inputs, labels))
+
+    trained = train_members()
     members = train.member_paths(tmp_path, "classifier")
-    assert [p.name for p in members] == [f"classifier_member{k}.keras" for k in range(3)]
+    assert [p.name for p in members] == [f"classifier_member{k}_best.keras" for k in range(3)]
+    assert (tmp_path / "classifier_head_log.csv").read_text().count("\n") == 2  # header and one epoch: once
+    head = keras.models.load_model(tmp_path / "classifier_head_best.keras", compile=False)
     weights = [keras.models.load_model(p, compile=False).get_layer("logits").get_weights()[0] for p in members]
+    assert all(not np.allclose(w, head.get_layer("logits").get_weights()[0]) for w in weights)
     assert not np.allclose(weights[0], weights[1]) and not np.allclose(weights[1], weights[2])
-    model = keras.models.load_model(members[0], compile=False)
-    train._compile_classifier(model, 1.0, 0, cycle_steps=2)
-    schedule = model.optimizer._learning_rate
-    assert [round(float(schedule(step)), 3) for step in (0, 1, 2, 4)] == [1.0, 0.5, 1.0, 1.0]
+    assert len(trained) == 3
+    logs = [(tmp_path / f"classifier_member{k}_log.csv").read_text() for k in range(3)]
+    train_members()
+    assert [(tmp_path / f"classifier_member{k}_log.csv").read_text() for k in range(3)] == logs
