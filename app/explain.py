@@ -27,6 +27,7 @@ from inference.pipeline import (
     LOW_CONFIDENCE,
     MEMBERS_DISAGREE,
     NORMAL_OVERRULED,
+    OUTLINE_ON_NORMAL,
     Prediction,
 )
 from inference.public_summary import PublicSummary, SourceSummary
@@ -49,6 +50,7 @@ CAVEAT_REASONS = {
     LESION_WITHOUT_OUTLINE: N_("it gives a lump answer but did not outline a lump on the scan"),
     NORMAL_OVERRULED: N_("it leaned towards normal, but it outlined an area or was not sure enough to call "
                          "the scan normal"),
+    OUTLINE_ON_NORMAL: N_("it gives a normal answer although it marked a small area as a possible lump"),
 }
 # When the classifier leaned normal but the outline or its doubt keeps a lump in play.
 NORMAL_OVERRULED_HEADLINE = N_("Unclear: a lump cannot be ruled out on this scan")

@@ -36,7 +36,8 @@ LOW_CONFIDENCE = "low_confidence"  # no class reached the card's `uncertain_belo
 MEMBERS_DISAGREE = "members_disagree"  # the ensemble's members would report different answers
 LESION_WITHOUT_OUTLINE = "lesion_without_outline"  # a lesion answer, but the UNet outlined nothing
 NORMAL_OVERRULED = "normal_overruled"  # the classifier leaned normal; the outline or its doubt said otherwise
-CAVEATS = (LOW_CONFIDENCE, MEMBERS_DISAGREE, LESION_WITHOUT_OUTLINE, NORMAL_OVERRULED)
+OUTLINE_ON_NORMAL = "outline_on_normal"  # a normal answer, but the UNet outlined an area (within the normal rule)
+CAVEATS = (LOW_CONFIDENCE, MEMBERS_DISAGREE, LESION_WITHOUT_OUTLINE, NORMAL_OVERRULED, OUTLINE_ON_NORMAL)
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,8 @@ def caveats(probabilities: np.ndarray, member_probabilities: np.ndarray, decisio
         reasons.append(LESION_WITHOUT_OUTLINE)
     if decision.normal_overruled:
         reasons.append(NORMAL_OVERRULED)
+    if decision.label == "normal" and outline_fraction > 0:
+        reasons.append(OUTLINE_ON_NORMAL)
     return tuple(reasons)
 
 

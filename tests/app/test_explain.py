@@ -133,6 +133,15 @@ def test_a_normal_the_outline_contradicts_is_told_as_a_possible_lump():
     assert explanation.next_steps == NEXT_STEPS["benign"]
 
 
+def test_a_normal_answer_with_an_outline_says_so():
+    # the normal rule allows a small outline; the answer stays normal, with the outline as a caveat
+    explanation = explain(predict((0.05, 0.05, 0.90), True, normal_max_outline=1.0), FACTS,
+                          settings(normal_max_outline=1.0))
+    assert "marked a small area as a possible lump" in explanation.note("uncertain").text
+    nothing_outlined = explain(predict((0.05, 0.05, 0.90), False), FACTS, settings())
+    assert nothing_outlined.note("uncertain") is None
+
+
 def test_members_that_disagree_are_said():
     # two members: one says benign, the other malignant (flagged at 0.5); the average is benign
     explanation = explain(predict([(0.9, 0.05, 0.05), (0.4, 0.55, 0.05)], True, 0.5), FACTS, settings(0.5))

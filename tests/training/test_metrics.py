@@ -103,6 +103,7 @@ def test_caveats_name_every_disagreement():
         LOW_CONFIDENCE,
         MEMBERS_DISAGREE,
         NORMAL_OVERRULED,
+        OUTLINE_ON_NORMAL,
         DecisionRule,
         caveats,
         decide,
@@ -119,6 +120,10 @@ def test_caveats_name_every_disagreement():
     leaning_normal = np.array([0.2, 0.1, 0.7])
     overruled = decide(leaning_normal, rule, 0.05)
     assert caveats(leaning_normal, leaning_normal[None], overruled, 0.05, rule, 0.6) == (NORMAL_OVERRULED,)
+    loose = DecisionRule(malignant_threshold=0.5, normal_min_probability=0.7, normal_max_outline=0.02)
+    assert caveats(leaning_normal, leaning_normal[None], decide(leaning_normal, loose, 0.01), 0.01, loose,
+                   0.6) == (OUTLINE_ON_NORMAL,)
+    assert caveats(leaning_normal, leaning_normal[None], decide(leaning_normal, loose, 0.0), 0.0, loose, 0.6) == ()
 
 
 def test_ensemble_probabilities_average_each_member_s_calibrated_softmax():
