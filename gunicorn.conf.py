@@ -6,6 +6,7 @@ import gc
 import os
 import secrets
 import shutil
+import socket
 import sys
 import tempfile
 
@@ -14,6 +15,7 @@ import tempfile
 # include wsgi.py's, whose globals hold the first app and its models for good: after a HUP the master
 # would keep them (+146 MB, measured). Imported here, the frames are this file's.
 import fpdf  # noqa: F401
+from gunicorn.http import wsgi
 
 bind = os.environ.get("BUSI_BIND", "127.0.0.1:8000")
 # One worker per core: a prediction is CPU-bound (LiteRT, one thread per interpreter).
@@ -75,3 +77,61 @@ def on_reload(server):
         return
     gc.collect()  # the old app's reference cycles (and its models) now, not at the master's next full GC
     server.log.info("Models reloaded: %s", server.app.callable.extensions["pipeline"].version)
+
+
+class _Held:
+    """Stands in for a connection's socket inside a response: keeps what gunicorn writes to it."""
+
+    def __init__(self):
+        self.parts = []
+
+    def sendall(self, data):
+        self.parts.append(bytes(data))
+
+
+# gunicorn's own Response: after a HUP this file runs again, when wsgi.Response is already ours.
+_GunicornResponse = getattr(wsgi.Response, "gunicorn_response", wsgi.Response)
+
+
+class OneWriteResponse(_GunicornResponse):
+    """Each answer leaves the worker in one write, status line, headers and body together, once the
+    app has produced all of it; before that the proxy has received nothing.
+
+    Why: gunicorn's Response writes the status line and headers (send_headers), then each body item,
+    in separate socket writes. A worker killed between them (SIGKILL, the OOM killer, a crash) leaves
+    nginx a complete header and a short body, and nginx has committed to that answer by then: it
+    resends a request to another instance (proxy_next_upstream) only while no response header has
+    arrived, and with buffering on it still passes the header on and cuts the client off, a 200 with
+    no body. No nginx setting holds a header back until the body is complete (measured with nginx
+    1.22: larger proxy_buffers, no temp file, postpone_output 1m: the same cut 200, no resend), so
+    the fix is here: a worker that dies before its single write has sent nginx nothing, and nginx
+    resends the upload, as for a refused connect. A write that does not block is never cut by a
+    signal; so that it need not block, the socket's send buffer is raised to the answer's size first
+    (the kernel caps it at twice net.core.wmem_max: 416 KiB on a stock kernel; an answer beyond that
+    is whole only if nginx keeps reading, which it does). docs/deployment.md, "Restarts".
+
+    Costs: the whole answer is in memory once more (the app's answers are already built in memory:
+    JSON, pages, small static files); no streaming; no sendfile() (file bodies are read and held).
+    """
+
+    gunicorn_response = _GunicornResponse
+
+    def __init__(self, req, sock, cfg, *args):
+        super().__init__(req, sock, cfg, *args)
+        self.connection, self.sock = sock, _Held()
+
+    def can_sendfile(self):
+        return False  # sendfile() would write to the connection itself
+
+    def close(self):
+        super().close()  # the headers if no body was written, the last chunk of a chunked answer
+        answer = b"".join(self.sock.parts)
+        # Room for twice the answer (the kernel counts its own bookkeeping against the buffer too, and
+        # doubles what it is asked for): one syscall, only for answers over ~100 KB on a unix socket.
+        if 2 * len(answer) > self.connection.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, len(answer))
+        self.connection.sendall(answer)
+
+
+# The sync, gthread and async workers build every HTTP/1 response as wsgi.Response (HTTP/2 has its own).
+wsgi.Response = OneWriteResponse

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ import requests
 
 from inference.paths import REPO_ROOT as REPO
 from tests.helpers import SCANS, free_port
+from tests.helpers.dying_app import HALF
 
 pytestmark = pytest.mark.slow  # starts gunicorn
 
@@ -133,3 +135,81 @@ def test_a_hup_serves_updated_models_and_a_broken_update_keeps_the_old_ones(tmp_
     finally:
         server.terminate()
         server.wait(30)
+
+
+@pytest.fixture
+def dying_app(tmp_path):
+    """gunicorn with the shipped config serving tests/helpers/dying_app.py on a unix socket, as serve.sh
+    binds each instance. Yields the socket and the app's folder (its `died`, `pid`, `sent` files).
+    Stopped with SIGKILL to its process group: a SIGTERM that reaches a worker still booting (these tests
+    end within a second of the start) is lost, and gunicorn then waits graceful_timeout (30 s) for it."""
+    socket_path = tmp_path / "app.sock"
+    (tmp_path / "metrics").mkdir()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "tests.helpers.dying_app:app"], cwd=REPO,
+        env={**os.environ, "BUSI_BIND": f"unix:{socket_path}", "DYING_APP_DIR": str(tmp_path), "BUSI_ACCESS_LOG": "",
+             "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        assert wait_for(socket_path, 15), "gunicorn did not bind its socket in 15 s"
+        yield socket_path, tmp_path
+    finally:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(30)
+
+
+def send_get(socket_path, target: str) -> socket.socket:
+    """A GET as nginx sends one to an instance (HTTP/1.1), on a new connection."""
+    connection = socket.socket(socket.AF_UNIX)
+    connection.settimeout(30)
+    connection.connect(str(socket_path))
+    connection.sendall(f"GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
+    return connection
+
+
+def read_to_end(connection: socket.socket) -> bytes:
+    with connection:
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+        return answer
+
+
+def wait_for(path, limit_s: float) -> bool:
+    deadline = time.monotonic() + limit_s
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return path.exists()
+
+
+def test_a_worker_killed_mid_answer_has_sent_nothing(dying_app):
+    """gunicorn.conf.py's OneWriteResponse: a worker SIGKILLed after the app has produced the headers and
+    half the body has written none of it (plain gunicorn would have sent both), so nginx sees a connection
+    closed before any response and resends the request to another instance; the next request is answered
+    whole. nginx cannot resend once a header has arrived: test_scale's reload-and-kill test."""
+    socket_path, folder = dying_app
+    assert read_to_end(send_get(socket_path, "/die-mid-answer")) == b""
+    assert (folder / "died").exists()  # the worker did die in the middle of that answer
+    head, _, body = read_to_end(send_get(socket_path, "/die-mid-answer")).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and body == 2 * HALF
+
+
+def test_an_answer_larger_than_the_socket_buffer_is_whole_if_its_worker_dies_unread(dying_app):
+    """An answer over the socket's default send buffer (212,992 bytes here) would block the worker's
+    write until nginx reads, and a SIGKILL then leaves nginx part of it. OneWriteResponse raises the
+    buffer first: the write completes at once, and the answer is whole even if nobody has read a byte
+    of it when the worker is killed."""
+    socket_path, folder = dying_app
+    size = 300_000
+    with socket.socket(socket.AF_UNIX) as probe:  # else this test could not fail
+        assert probe.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) < size
+    connection = send_get(socket_path, f"/large?bytes={size}")
+    assert wait_for(folder / "pid", 15)
+    written = wait_for(folder / "sent", 3)
+    worker = psutil.Process(int((folder / "pid").read_text()))
+    worker.kill()
+    # Read only once it is gone: a thread killed in a blocked write carries on writing while it finds room
+    worker.wait(10)
+    head, _, body = read_to_end(connection).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and f"Content-Length: {size}".encode() in head
+    assert len(body) == size and written
