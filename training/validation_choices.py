@@ -163,15 +163,10 @@ def choose_uncertain_below(settings: InferenceSettings, scans: ValidationScans) 
     return replace(settings, uncertain_below=chosen["uncertain_below"]), rows
 
 
-# int8 is served for a network only when, against float32 on every validation source, it keeps
-# the reported answer of at least this share of scans, moves Dice by at most this much, and moves
-# no calibrated probability by more than this.
-INT8_RULES = {"min_same_decisions": 0.99, "max_dice_change": 0.01, "max_probability_difference": 0.02}
 def member_figures(settings: InferenceSettings, scans: ValidationScans) -> dict:
     """Per source, each member alone and the ensemble: accuracy of the reported answer, ECE, NLL,
     lesions called normal and benign-vs-malignant AUC, with the members' mean and spread."""
     from sklearn.metrics import roc_auc_score
-
 
     def figures(probabilities, rows):
         labels, outlines = scans.labels[rows], scans.outlines[rows]
@@ -194,6 +189,12 @@ def member_figures(settings: InferenceSettings, scans: ValidationScans) -> dict:
                   for key in each[0] if each[0][key] is not None}
         result[name] = {"ensemble": figures(ensemble, rows), "members": each, "members_mean_sd": spread}
     return result
+
+
+# int8 is served for a network only when, against float32 on every validation source, it keeps
+# the reported answer of at least this share of scans, moves Dice by at most this much, and moves
+# no calibrated probability by more than this.
+INT8_RULES = {"min_same_decisions": 0.99, "max_dice_change": 0.01, "max_probability_difference": 0.02}
 
 
 def int8_comparison(settings: InferenceSettings, reference: ValidationScans, candidate: ValidationScans) -> dict:
