@@ -34,24 +34,17 @@ import numpy as np
 
 from inference.pipeline import LiteRTModel, Pipeline
 from inference.preprocessing import classifier_input, unet_input
-from inference.settings import CLASS_NAMES, InferenceSettings
-from training import data
+from inference.settings import InferenceSettings
 from training.run import TrainingRun
-from training.sources import Source
+from training.sources import Source, load_split_data
 from training.validation_choices import ValidationScans, int8_comparison, validation_scans
 
 DATA = ("../shared/data/busi/Dataset_BUSI_with_GT", "../shared/data/busbra")
 
 
 def load_val(sources: list[Source]):
-    images, masks, labels, names = [], [], [], []
-    for source in sources:
-        samples, source_images, source_masks = data.load_split(source.root, source.manifest, "val")
-        images += source_images
-        masks += source_masks
-        labels += [CLASS_NAMES.index(s.label) for s in samples]
-        names += [source.name] * len(samples)
-    return images, masks, labels, names
+    val = load_split_data(sources, "val", InferenceSettings().square_size)
+    return val.images, val.true_masks, val.labels, val.sources
 
 
 def key(batch: np.ndarray) -> str:

@@ -26,7 +26,7 @@ from inference.settings import CLASS_NAMES, InferenceSettings
 from training import data
 from training.models import keras_runner
 from training.run import TrainingRun
-from training.sources import Source, describe
+from training.sources import Source, describe, load_split_data
 from training.train import member_paths
 from training.validation_choices import (
     INT8_RULES,
@@ -159,13 +159,8 @@ def export_models(run_dir: Path, models_dir: Path, sources: list[Source]) -> dic
         to_litert(model, int8[name], representative=representative[name])
     litert.update({path: LiteRTModel(path, settings.threads) for path in int8.values()})
 
-    images, masks, labels, names = [], [], [], []
-    for source in sources:
-        samples, source_images, source_masks = data.load_split(source.root, source.manifest, "val")
-        images += source_images
-        masks += source_masks
-        labels += [CLASS_NAMES.index(s.label) for s in samples]
-        names += [source.name] * len(samples)
+    val = load_split_data(sources, "val", settings.square_size)
+    images, masks, labels, names = val.images, val.true_masks, val.labels, val.sources
 
     def scans_with(unet: Path, classifier: Path, how: InferenceSettings | None = None) -> ValidationScans:
         pipeline = Pipeline(litert[unet], litert[classifier], how or settings)
