@@ -135,7 +135,7 @@ def main(argv=None):
     common.add_argument("--kind", default=InferenceSettings.classifier_input, choices=list(CLASSIFIER_INPUTS),
                         help="how the classifier sees the scan and the UNet's mask")
     common.add_argument("--epochs", type=epochs_argument, default=dict(EPOCHS),
-                        help="change epochs of the recipe, e.g. unet=10,unet_fold=6,head=3,fine_tune=4")
+                        help="change epochs of the recipe, e.g. unet=10,unet_fold=6,head=3,fine_tune=12")
     common.add_argument("--stages", nargs="*", default=["classifier", "classifier_busi_only"],
                         choices=["classifier", "baseline", "classifier_busi_only"],
                         help="classifiers to train after the UNet (baseline: raw scans, not bundled); "

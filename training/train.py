@@ -43,11 +43,12 @@ SCRATCH_LEARNING_RATE = 1e-3  # `--weights none`: one phase, every layer (the ea
 # same): experiments/results/README.md. The UNet trains with every augmentation.
 FROZEN_PREFIXES: tuple[str, ...] = ()
 CLASSIFIER_LEAVES_OUT = frozenset({"gamma", "speckle", "blur", "brightness_contrast"})
-# The classifier is an ensemble (issue 31): after the shared head phase, `classifier_members`
-# fine-tunings, each with its own seed (data order, augmentation, dropout), each kept at its best
-# validation macro-F1. Independent members disagree where one run's answer is luck; snapshots of one
-# run (cosine restarts, Huang et al. 2017) were measured first and agreed too often to say so
-# (experiments/results/snapshot_ensemble_retrain).
+# An ensemble classifier (issue 31; `classifier_members` > 1): after the shared head phase, one
+# fine-tuning per member, each with its own seed (data order, augmentation, dropout), each kept at
+# its best validation macro-F1. Independent members disagree where one run's answer is luck;
+# snapshots of one run (cosine restarts, Huang et al. 2017) were measured first and agreed too
+# often to say so (experiments/results/snapshot_ensemble_retrain). The bundled recipe has one
+# member (training.run.MEMBERS says why).
 
 
 @dataclass(frozen=True)
