@@ -29,10 +29,14 @@ from training.__main__ import epochs_argument
 from training.augment import AUGMENTATIONS
 from training.design_choices import METRICS, summarize
 from training.evaluate import classification_metrics
+from training.metrics import expected_calibration_error, negative_log_likelihood
 from training.models import keras_runner, model_file
 from training.run import EPOCHS, SEED, TrainingRun
 from training.sources import Source, describe, load_split_data
 from training.train import CLASSIFIER_LEAVES_OUT, FROZEN_PREFIXES, FineTuning, predict_square_masks, train_classifier
+from training.validation_choices import fit_temperature
+
+SCORED = (*METRICS, "ece", "ece_calibrated", "nll_calibrated")
 
 
 def masks_of(masks_run: Path | None, val_unet: Path | None, settings: InferenceSettings, train, val):
@@ -46,13 +50,23 @@ def masks_of(masks_run: Path | None, val_unet: Path | None, settings: InferenceS
     return np.load(masks_run / "cross_fitted_masks.npz")["masks"], val_masks
 
 
-def score(model, settings, val, val_masks) -> dict[str, dict]:
+def score(model, settings, val, val_masks, calibration_rows: np.ndarray) -> dict[str, dict]:
     """Validation metrics per source through the served pipeline's classifier step (mirror
-    averaging as the settings say; most probable class, temperature 1)."""
+    averaging as the settings say; most probable class, temperature 1), plus ECE and NLL at a
+    temperature fitted on `calibration_rows` (the sources trained on: how calibration carries to
+    a left-out source)."""
     classify = Pipeline(None, keras_runner(model), settings).classifier_logits
-    probabilities = softmax(np.stack([classify(s, m) for s, m in zip(val.squares, val_masks, strict=True)]))
-    return {source: classification_metrics(val.labels[val.where(source)], probabilities[val.where(source)])
-            for source in dict.fromkeys(val.sources)}
+    logits = np.stack([classify(s, m) for s, m in zip(val.squares, val_masks, strict=True)])
+    probabilities = softmax(logits)
+    temperature = fit_temperature(logits[calibration_rows], val.labels[calibration_rows])
+    calibrated = softmax(logits, temperature)
+    results = {}
+    for source in dict.fromkeys(val.sources):
+        rows = val.where(source)
+        results[source] = {**classification_metrics(val.labels[rows], probabilities[rows]), "temperature": temperature,
+                           "ece_calibrated": expected_calibration_error(calibrated[rows], val.labels[rows]),
+                           "nll_calibrated": negative_log_likelihood(calibrated[rows], val.labels[rows])}
+    return results
 
 
 def main() -> None:
@@ -70,6 +84,8 @@ def main() -> None:
                         help="layer-name prefixes kept frozen while fine-tuning besides the batch norms")
     parser.add_argument("--leave-out", nargs="*", default=sorted(CLASSIFIER_LEAVES_OUT), choices=AUGMENTATIONS,
                         help="augmentations to skip (none given: every one runs)")
+    parser.add_argument("--train-batch-norms", action="store_true",
+                        help="batch norms learn in the fine-tuning phase too (the recipe keeps ImageNet's)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[SEED])
     parser.add_argument("--masks-run", type=Path, default=None, help="run folder with cross_fitted_masks.npz")
     parser.add_argument("--val-unet", type=Path, default=None,
@@ -85,7 +101,7 @@ def main() -> None:
     train_masks, val_masks = masks_of(args.masks_run, args.val_unet, settings, train, val)
     only = "busi" if args.train_on == "busi" else None
     rows, val_rows = train.where(only), val.where(only)
-    fine_tuning = FineTuning(tuple(args.frozen), frozenset(args.leave_out))
+    fine_tuning = FineTuning(tuple(args.frozen), frozenset(args.leave_out), args.train_batch_norms)
     val_inputs = np.stack([classifier_input(settings, s, m) for s, m in zip(val.squares, val_masks, strict=True)])
     results = []
     for seed in args.seeds:
@@ -94,10 +110,10 @@ def main() -> None:
         [model] = train_classifier(run, args.out / f"seed{seed}", "classifier", settings,
                                    (train.squares[rows], train_masks[rows]), train.labels[rows],
                                    (val_inputs[val_rows], val.labels[val_rows]), fine_tuning)
-        results.append(score(model, settings, val, val_masks))
-        print(f"seed {seed}:", json.dumps({s: {k: round(m[k], 3) for k in METRICS if m[k] is not None}
+        results.append(score(model, settings, val, val_masks, val_rows))
+        print(f"seed {seed}:", json.dumps({s: {k: round(m[k], 3) for k in SCORED if m[k] is not None}
                                            for s, m in results[-1].items()}), flush=True)
-    summary = summarize(results)
+    summary = summarize(results, SCORED)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(
         {"args": {k: str(v) for k, v in vars(args).items()}, "per_seed": results, "summary": summary}, indent=1) + "\n")

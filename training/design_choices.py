@@ -26,11 +26,11 @@ def per_seed(folder: Path) -> dict[str, dict]:
     return {str(seed): result for seed, result in zip(seeds, results["per_seed"], strict=True)}
 
 
-def summarize(results: list[dict]) -> dict[str, dict[str, list[float]]]:
+def summarize(results: list[dict], metrics: tuple[str, ...] = METRICS) -> dict[str, dict[str, list[float]]]:
     """Per source and metric: [mean, standard deviation] over the seeds (metrics some seed
     could not measure are left out)."""
     return {source: {k: [float(np.mean(v)), float(np.std(v))]
-                     for k in METRICS if None not in (v := [r[source][k] for r in results])}
+                     for k in metrics if None not in (v := [r[source][k] for r in results])}
             for source in results[0]}
 
 

@@ -123,3 +123,34 @@ def test_each_member_is_fine_tuned_from_the_shared_head_with_its_own_seed(tmp_pa
     logs = [(tmp_path / f"classifier_member{k}_log.csv").read_text() for k in range(3)]
     train_members()
     assert [(tmp_path / f"classifier_member{k}_log.csv").read_text() for k in range(3)] == logs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("train_batch_norms", [False, True])
+def test_batch_norm_statistics_move_only_when_the_recipe_trains_them(tmp_path, train_batch_norms):
+    """Pretrained fine-tuning keeps ImageNet's batch-norm statistics unless `train_batch_norms`
+    (issue 31, item 5): then they learn the scans' statistics."""
+    import keras
+    import numpy as np
+
+    from inference.preprocessing import classifier_input
+    from training.run import TrainingRun
+
+    settings = InferenceSettings(backbone="efficientnet-lite0", weights="imagenet", classifier_size=64,
+                                 classifier_input="raw")
+    rng = np.random.default_rng(0)
+    squares = rng.integers(0, 256, (6, settings.square_size, settings.square_size), dtype=np.uint8)
+    labels = np.array([0, 1, 2] * 2)
+    run = TrainingRun(settings, data={}, seed=0, epochs={"head": 1, "fine_tune": 1}, recipe={"classifier_members": 1})
+    val_inputs = np.stack([classifier_input(settings, s, np.zeros_like(s, bool)) for s in squares])
+    train.train_classifier(run, tmp_path, "classifier", settings, (squares, np.zeros(squares.shape, bool)), labels,
+                           (val_inputs, labels), train.FineTuning(train_batch_norms=train_batch_norms))
+
+    def statistics(path):
+        backbone = keras.models.load_model(path, compile=False).get_layer("backbone")
+        return [w for layer in backbone.layers if isinstance(layer, layers.BatchNormalization)
+                for w in (layer.moving_mean.numpy(), layer.moving_variance.numpy())]
+
+    head, tuned = statistics(tmp_path / "classifier_head_best.keras"), statistics(tmp_path / "classifier_last.keras")
+    moved = [not np.allclose(a, b) for a, b in zip(head, tuned, strict=True)]
+    assert any(moved) == train_batch_norms
