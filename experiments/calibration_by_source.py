@@ -17,8 +17,7 @@ import argparse
 import numpy as np
 
 from inference.paths import MODELS_DIR
-from inference.pipeline import Pipeline
-from inference.postprocessing import softmax
+from inference.pipeline import Pipeline, ensemble_probabilities
 from inference.settings import CLASS_NAMES
 from training import data
 from training.metrics import expected_calibration_error
@@ -62,7 +61,7 @@ def main() -> None:
         for split in ("val", "test"):
             logits, labels = (val_logits, val_labels) if split == "val" else split_logits(pipeline, source, split)
             for name, temperature in (("pooled", pooled), ("own", own), ("none", 1.0)):
-                probabilities = softmax(logits, temperature)
+                probabilities = ensemble_probabilities(logits, temperature)
                 low, high = bootstrap_interval(probabilities, labels)
                 print(f"  {split:4} ({len(labels)}) temperature {name:6} {temperature:.3f}: ECE "
                       f"{expected_calibration_error(probabilities, labels):.3f} (95% bootstrap {low:.3f}-{high:.3f})")

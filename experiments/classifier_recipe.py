@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.input_kinds import CLASSIFIER_INPUTS
-from inference.pipeline import Pipeline
-from inference.postprocessing import softmax
+from inference.pipeline import Pipeline, ensemble_probabilities
 from inference.preprocessing import classifier_input
 from inference.settings import CLASSIFIER_BACKBONES, InferenceSettings
 from training import models
@@ -56,10 +55,11 @@ def score(model, settings, val, val_masks, calibration_rows: np.ndarray) -> dict
     temperature fitted on `calibration_rows` (the sources trained on: how calibration carries to
     a left-out source)."""
     classify = Pipeline(None, keras_runner(model), settings).classifier_logits
+    # (scans, members, classes)
     logits = np.stack([classify(s, m) for s, m in zip(val.squares, val_masks, strict=True)])
-    probabilities = softmax(logits)
+    probabilities = ensemble_probabilities(logits, 1.0)
     temperature = fit_temperature(logits[calibration_rows], val.labels[calibration_rows])
-    calibrated = softmax(logits, temperature)
+    calibrated = ensemble_probabilities(logits, temperature)
     results = {}
     for source in dict.fromkeys(val.sources):
         rows = val.where(source)
