@@ -10,6 +10,24 @@ from training.models import build_classifier
 pytestmark = pytest.mark.slow  # builds Keras models
 
 
+def _tiny_training(weights: str, members: int = 1):
+    """A one-epoch-per-phase run of a 64 px Lite0 raw-scan classifier on six random scans (three
+    classes, validated on themselves): (run, squares, labels, validation inputs)."""
+    import numpy as np
+
+    from inference.preprocessing import classifier_input
+    from training.run import TrainingRun
+
+    settings = InferenceSettings(backbone="efficientnet-lite0", weights=weights, classifier_size=64,
+                                 classifier_input="raw")
+    squares = np.random.default_rng(0).integers(0, 256, (6, settings.square_size, settings.square_size), dtype=np.uint8)
+    labels = np.array([0, 1, 2] * 2)
+    run = TrainingRun(settings, data={}, seed=0, epochs={"head": 1, "fine_tune": 1},
+                      recipe={"classifier_members": members})
+    val_inputs = np.stack([classifier_input(settings, s, np.zeros_like(s, bool)) for s in squares])
+    return run, squares, labels, val_inputs
+
+
 def test_leaving_out_an_augmentation_removes_exactly_it():
     every = build_augmentation()
     fewer = build_augmentation(frozenset({"gamma", "blur"}))
@@ -72,16 +90,8 @@ def test_from_scratch_training_skips_the_head_phase(tmp_path):
     """A head on random features learns nothing: `weights="none"` trains everything at once."""
     import numpy as np
 
-    from inference.preprocessing import classifier_input
-    from training.run import TrainingRun
-
-    settings = InferenceSettings(backbone="efficientnet-lite0", weights="none", classifier_size=64,
-                                 classifier_input="raw")
-    rng = np.random.default_rng(0)
-    squares = rng.integers(0, 256, (6, settings.square_size, settings.square_size), dtype=np.uint8)
-    labels = np.array([0, 1, 2] * 2)
-    run = TrainingRun(settings, data={}, seed=0, epochs={"head": 1, "fine_tune": 1}, recipe={"classifier_members": 1})
-    val_inputs = np.stack([classifier_input(settings, s, np.zeros_like(s, bool)) for s in squares])
+    run, squares, labels, val_inputs = _tiny_training("none")
+    settings = run.settings
     train.train_classifier(run, tmp_path, "classifier", settings, (squares, np.zeros(squares.shape, bool)), labels,
                            (val_inputs, labels))
     assert not (tmp_path / "classifier_head_log.csv").exists()
@@ -96,16 +106,8 @@ def test_each_member_is_fine_tuned_from_the_shared_head_with_its_own_seed(tmp_pa
     import keras
     import numpy as np
 
-    from inference.preprocessing import classifier_input
-    from training.run import TrainingRun
-
-    settings = InferenceSettings(backbone="efficientnet-lite0", weights="imagenet", classifier_size=64,
-                                 classifier_input="raw")
-    rng = np.random.default_rng(0)
-    squares = rng.integers(0, 256, (6, settings.square_size, settings.square_size), dtype=np.uint8)
-    labels = np.array([0, 1, 2] * 2)
-    run = TrainingRun(settings, data={}, seed=0, epochs={"head": 1, "fine_tune": 1}, recipe={"classifier_members": 3})
-    val_inputs = np.stack([classifier_input(settings, s, np.zeros_like(s, bool)) for s in squares])
+    run, squares, labels, val_inputs = _tiny_training("imagenet", members=3)
+    settings = run.settings
 
     def train_members():
         return train.train_classifier(run, tmp_path, "classifier", settings, (squares, np.zeros(squares.shape, bool)),
@@ -133,16 +135,8 @@ def test_batch_norm_statistics_move_only_when_the_recipe_trains_them(tmp_path, t
     import keras
     import numpy as np
 
-    from inference.preprocessing import classifier_input
-    from training.run import TrainingRun
-
-    settings = InferenceSettings(backbone="efficientnet-lite0", weights="imagenet", classifier_size=64,
-                                 classifier_input="raw")
-    rng = np.random.default_rng(0)
-    squares = rng.integers(0, 256, (6, settings.square_size, settings.square_size), dtype=np.uint8)
-    labels = np.array([0, 1, 2] * 2)
-    run = TrainingRun(settings, data={}, seed=0, epochs={"head": 1, "fine_tune": 1}, recipe={"classifier_members": 1})
-    val_inputs = np.stack([classifier_input(settings, s, np.zeros_like(s, bool)) for s in squares])
+    run, squares, labels, val_inputs = _tiny_training("imagenet")
+    settings = run.settings
     train.train_classifier(run, tmp_path, "classifier", settings, (squares, np.zeros(squares.shape, bool)), labels,
                            (val_inputs, labels), train.FineTuning(train_batch_norms=train_batch_norms))
 
