@@ -10,9 +10,10 @@ from training.models import build_classifier
 pytestmark = pytest.mark.slow  # builds Keras models
 
 
-def _tiny_training(weights: str, members: int = 1):
+def _tiny_training(run_dir, weights: str, members: int = 1):
     """A one-epoch-per-phase run of a 64 px Lite0 raw-scan classifier on six random scans (three
-    classes, validated on themselves): (run, squares, labels, validation inputs)."""
+    classes, validated on themselves): (run, train), where train([fine_tuning]) trains it into
+    `run_dir` as `python -m training train` does and returns the members."""
     import numpy as np
 
     from inference.preprocessing import classifier_input
@@ -25,7 +26,12 @@ def _tiny_training(weights: str, members: int = 1):
     run = TrainingRun(settings, data={}, seed=0, epochs={"head": 1, "fine_tune": 1},
                       recipe={"classifier_members": members})
     val_inputs = np.stack([classifier_input(settings, s, np.zeros_like(s, bool)) for s in squares])
-    return run, squares, labels, val_inputs
+
+    def train_it(*fine_tuning: train.FineTuning):  # none: the recipe's default
+        return train.train_classifier(run, run_dir, "classifier", settings, (squares, np.zeros(squares.shape, bool)),
+                                      labels, (val_inputs, labels), *fine_tuning)
+
+    return run, train_it
 
 
 def test_leaving_out_an_augmentation_removes_exactly_it():
@@ -88,12 +94,8 @@ def test_from_scratch_the_batch_norms_learn_too(classifier):
 
 def test_from_scratch_training_skips_the_head_phase(tmp_path):
     """A head on random features learns nothing: `weights="none"` trains everything at once."""
-    import numpy as np
-
-    run, squares, labels, val_inputs = _tiny_training("none")
-    settings = run.settings
-    train.train_classifier(run, tmp_path, "classifier", settings, (squares, np.zeros(squares.shape, bool)), labels,
-                           (val_inputs, labels))
+    run, train_it = _tiny_training(tmp_path, "none")
+    train_it()
     assert not (tmp_path / "classifier_head_log.csv").exists()
     assert (tmp_path / "classifier_log.csv").read_text().count("\n") == 2  # header and one epoch
     assert set(run.wall_time_minutes) == {"classifier"}
@@ -106,13 +108,7 @@ def test_each_member_is_fine_tuned_from_the_shared_head_with_its_own_seed(tmp_pa
     import keras
     import numpy as np
 
-    run, squares, labels, val_inputs = _tiny_training("imagenet", members=3)
-    settings = run.settings
-
-    def train_members():
-        return train.train_classifier(run, tmp_path, "classifier", settings, (squares, np.zeros(squares.shape, bool)),
-                                      labels, (val_inputs, labels))
-
+    _, train_members = _tiny_training(tmp_path, "imagenet", members=3)
     trained = train_members()
     members = train.member_paths(tmp_path, "classifier")
     assert [p.name for p in members] == [f"classifier_member{k}_best.keras" for k in range(3)]
@@ -135,10 +131,8 @@ def test_batch_norm_statistics_move_only_when_the_recipe_trains_them(tmp_path, t
     import keras
     import numpy as np
 
-    run, squares, labels, val_inputs = _tiny_training("imagenet")
-    settings = run.settings
-    train.train_classifier(run, tmp_path, "classifier", settings, (squares, np.zeros(squares.shape, bool)), labels,
-                           (val_inputs, labels), train.FineTuning(train_batch_norms=train_batch_norms))
+    _, train_it = _tiny_training(tmp_path, "imagenet")
+    train_it(train.FineTuning(train_batch_norms=train_batch_norms))
 
     def statistics(path):
         backbone = keras.models.load_model(path, compile=False).get_layer("backbone")
